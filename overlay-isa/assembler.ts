@@ -25,6 +25,8 @@ export interface AssembleResult {
   image: ProgramImage;
   /** source line (1-based) of each instruction, for mapping verifier errors back to text */
   lines: number[];
+  /** source column (1-based) of each instruction's mnemonic */
+  columns: number[];
 }
 
 interface Token {
@@ -75,6 +77,7 @@ export function assemble(source: string, file = "<asm>"): AssembleResult {
   const constNames = new Map<string, number>();
   const code: RawInsn[] = [];
   const codeLines: number[] = [];
+  const codeColumns: number[] = [];
   const labels = new Map<string, number>();
   const pending: PendingJump[] = [];
 
@@ -175,6 +178,7 @@ export function assemble(source: string, file = "<asm>"): AssembleResult {
             imm: Number((w >> 32n) & 0xffffffffn),
           });
           codeLines.push(lineNo);
+          codeColumns.push(col);
           return;
         }
         default:
@@ -199,7 +203,8 @@ export function assemble(source: string, file = "<asm>"): AssembleResult {
       const spec = candidates.find(fits) ?? candidates.find((s) => s.operands.length === tokens.length);
       if (!spec) {
         const forms = candidates.map((s) => `${mnemonic} ${s.operands.join(", ")}`).join(" or ");
-        fail(tokens[0]?.col ?? argCol, `${mnemonic} takes ${candidates.map((s) => s.operands.length).join(" or ")} operands (${forms}), got ${tokens.length}`);
+        const counts = [...new Set(candidates.map((s) => s.operands.length))].join(" or ");
+        fail(tokens[0]?.col ?? argCol, `${mnemonic} takes ${counts} operands (${forms}), got ${tokens.length}`);
       }
       const index = code.length;
       const values: OperandValue[] = [];
@@ -212,6 +217,7 @@ export function assemble(source: string, file = "<asm>"): AssembleResult {
       });
       code.push(encodeOperands(spec!, values));
       codeLines.push(lineNo);
+      codeColumns.push(col);
     }
 
     function register(tok: Token): number {
@@ -352,7 +358,7 @@ export function assemble(source: string, file = "<asm>"): AssembleResult {
     if (off < -32768 || off > 32767) throw new SourceError(file, j.line, j.label.col, `jump to ${j.label.text} is ${off} instructions away; offsets are 16-bit`, j.lineText);
     code[j.index]!.off = off & 0xffff;
   }
-  return { image: { kind, tables, counters, constants, code }, lines: codeLines };
+  return { image: { kind, tables, counters, constants, code }, lines: codeLines, columns: codeColumns };
 }
 
 function parseConstant(text: string): bigint | undefined {

@@ -88,7 +88,7 @@ const JUMPS: readonly [JumpCond, string][] = [
 function buildTable(): OpcodeSpec[] {
   const t: OpcodeSpec[] = [];
   t.push({ code: 0x10, mnemonic: "mov", operands: ["rd", "imm"], cls: "alu", cycles: 1, meaning: "rd = imm (zero-extended)" });
-  t.push({ code: 0x11, mnemonic: "mov", operands: ["rd", "rs"], cls: "alu", cycles: 1, meaning: "rd = rs" });
+  t.push({ code: 0x11, mnemonic: "mov", operands: ["rd", "rs"], cls: "alu", cycles: 1, meaning: "rd = rs (register copy)" });
   ALU_OPS.forEach(([op, sym, what], i) => {
     t.push({ code: 0x20 + 2 * i, mnemonic: op, operands: ["rd", "rs", "imm"], cls: "alu", cycles: op === "div" || op === "mod" ? 4 : op === "mul" ? 2 : 1, meaning: `rd = rs ${sym} imm (${what})`, alu: op });
     t.push({ code: 0x21 + 2 * i, mnemonic: op, operands: ["rd", "rs", "rt"], cls: "alu", cycles: op === "div" || op === "mod" ? 4 : op === "mul" ? 2 : 1, meaning: `rd = rs ${sym} rt (${what})`, alu: op });
