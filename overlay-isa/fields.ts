@@ -62,6 +62,9 @@ export const IP6_EXT = {
   NONE: 1 << 6, // next header 59
 } as const;
 
+/** Values of `ct.state` (the nft numbering; a packet has exactly one). */
+export const CT_STATE = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 } as const;
+
 /** How many IPv6 extension headers and VLAN tags the parser walks before it gives up (a fixed bound). */
 export const PARSER_LIMITS = { ip6ExtHeaders: 8, vlanTags: 4 } as const;
 
@@ -150,6 +153,16 @@ export const FIELD_TABLE: readonly FieldSpec[] = [
   { name: "meta.scratch1", bits: 64, writable: true, meaning: "scratch value, usable as a table key part" },
   { name: "meta.scratch2", bits: 64, writable: true, meaning: "scratch value, usable as a table key part" },
   { name: "meta.scratch3", bits: 64, writable: true, meaning: "scratch value, usable as a table key part" },
+  // owner of the packet's socket, filled by the NIC from its application and connection tables (both directions)
+  { name: "owner.app", bits: 32, meaning: "application id of the packet's owner; 0 when the NIC knows no owner" },
+  { name: "owner.uid", bits: 32, meaning: "user id of the owning process; 0xffffffff when no owner is known" },
+  { name: "owner.gid", bits: 32, meaning: "group id of the owning process; 0xffffffff when no owner is known" },
+  { name: "owner.pid", bits: 32, meaning: "process id of the owner; 0xffffffff when no owner is known" },
+  { name: "owner.cmd", bits: 32, meaning: "command name of the owner as an id interned by the loaded policy (0 = a name the policy does not use)" },
+  { name: "owner.cgroup", bits: 32, meaning: "cgroup path of the owner as an id interned by the loaded policy (0 = a path the policy does not use)" },
+  // connection tracking, filled by the NIC's flow table when the program reads it
+  { name: "ct.state", bits: 8, meaning: "conntrack state of the packet: invalid 1, established 2, related 4, new 8, untracked 64 (CT_STATE)" },
+  { name: "meta.log", bits: 32, writable: true, meaning: "log request: 0 none, else 1 + the index of the policy's log statement" },
 ];
 
 export interface FieldInfo extends FieldSpec {

@@ -115,6 +115,7 @@ function buildTable(): OpcodeSpec[] {
   TABLE_KINDS.forEach((kind, i) => {
     t.push({ code: 0x80 + i, mnemonic: `lookup.${kind}`, operands: ["rd", "table"], cls: "table", cycles: lookupCycles[kind], meaning: `rd = value of the ${kind} table's matching entry for the key its declaration builds from header fields; ${LOOKUP_MISS_TEXT} on a miss`, tableKind: kind, needsHeaders: true });
   });
+  t.push({ code: 0x90, mnemonic: "limit", operands: ["rd", "const"], cls: "meta", cycles: 3, meaning: "rd = 1 if the token bucket the constant describes has a token (taking it), else 0; constant bits 0..31 burst, 32..63 tokens per interval, 64..95 interval in ms, 96..127 bucket id (each bucket keeps its own state)" });
   return t;
 }
 

@@ -5,7 +5,7 @@
  */
 import { writeFileSync, readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { FIELDS, HDR, IP6_EXT, LIMITS, MEM_BASES, MEM_INDEXED, OPCODES, PARSE_ERR, PARSER_LIMITS, REJECT_HOW, TABLE_KINDS, VECTOR_SLOTS, VERDICT_KIND, type OpcodeSpec, type OperandKind } from "../overlay-isa/index.js";
+import { CT_STATE, FIELDS, HDR, IP6_EXT, LIMITS, MEM_BASES, MEM_INDEXED, OPCODES, PARSE_ERR, PARSER_LIMITS, REJECT_HOW, TABLE_KINDS, VECTOR_SLOTS, VERDICT_KIND, type OpcodeSpec, type OperandKind } from "../overlay-isa/index.js";
 
 const LETTER: Record<OperandKind, string> = {
   rd: "R", ra: "R", rs: "R", rt: "R", imm: "I", target: "J", field: "F", wfield: "F", table: "B",
@@ -66,6 +66,10 @@ export function generate(): string {
   out.push(`export const FIELD_SLOT: StaticArray<u16> = [${FIELDS.map((f) => f.slot).join(", ")}];`);
   out.push(`export const FIELD_BITS: StaticArray<u8> = [${FIELDS.map((f) => f.bits).join(", ")}];`);
   out.push(`export const FIELD_WRITABLE: StaticArray<u8> = [${FIELDS.map((f) => (f.writable ? 1 : 0)).join(", ")}];`);
+  const writable = FIELDS.filter((f) => f.writable).map((f) => f.slot);
+  out.push(`// slots of the writable (meta.*) fields, cleared before each packet of a program that writes them`);
+  out.push(`export const WRITABLE_SLOTS: StaticArray<u16> = [${writable.join(", ")}];`);
+  out.push(`export const WRITABLE_COUNT: i32 = ${writable.length};`);
   out.push("");
   for (const [k, v] of Object.entries(HDR)) out.push(`export const HDR_${k}: u32 = ${v};`);
   for (const [k, v] of Object.entries(PARSE_ERR)) out.push(`export const ERR_${k}: u32 = ${v};`);
@@ -74,6 +78,7 @@ export function generate(): string {
   out.push(`export const PARSER_MAX_VLAN: i32 = ${PARSER_LIMITS.vlanTags};`);
   out.push("");
   for (const [k, v] of Object.entries(VERDICT_KIND)) out.push(`export const VERDICT_${k.toUpperCase()}: u32 = ${v};`);
+  for (const [k, v] of Object.entries(CT_STATE)) out.push(`export const CT_${k.toUpperCase()}: u64 = ${v};`);
   for (const [k, v] of Object.entries(REJECT_HOW)) out.push(`export const REJECT_${constName(k)}: u32 = ${v};`);
   MEM_BASES.forEach((b, i) => out.push(`export const MEM_BASE_${b.toUpperCase()}: u32 = ${i};`));
   out.push(`export const MEM_BASE_COUNT: u32 = ${MEM_BASES.length};`);

@@ -1,0 +1,338 @@
+// The NIC's flow table: connection tracking for `ct state` (the ct.state field), as Linux's nf_conntrack
+// decides it for the common cases. Runs only for programs that read ct.state, after the parser.
+//
+//  - A packet of a known flow is ESTABLISHED once the flow has seen a packet in the reply direction (that reply
+//    included), else NEW. A packet of no known flow that may open one (TCP without RST and not SYN+ACK — Linux's
+//    loose pickup —, UDP, other protocols, ICMP queries such as echo-request) is NEW and gets a tentative entry;
+//    anything else (a TCP RST or SYN+ACK, an ICMP reply, a non-first fragment) is INVALID.
+//  - An ICMP error (destination unreachable, source quench, redirect, time exceeded, parameter problem; their
+//    ICMPv6 kin) whose quoted packet belongs to a known flow is RELATED, else INVALID.
+//  - The entry a NEW packet creates is confirmed only when the program's verdict lets the packet through
+//    (accept or queue): a dropped or rejected first packet leaves no flow behind, as in Linux.
+//  - Capacity: the table holds `capacity` flows (setFlowCapacity, default 65,536). When it is full and no entry
+//    has timed out, a packet that would open a flow is not tracked: its state is INVALID and the overflow counter
+//    (flowOverflows) counts it — Linux drops such packets ("nf_conntrack: table full, dropping packet"); here the
+//    policy decides, typically with `ct state invalid drop`.
+//  - Timeouts follow the packets' timestamps (side input): TCP 120 s until the reply, 5 days after, 10 s after
+//    an RST; UDP 30 s / 180 s; ICMP 30 s; others 600 s. A program load empties the table.
+//
+// Entry (64 bytes): u64 src hi, src lo, dst hi, dst lo (IPv4 in the low word), u16 sport, u16 dport, u8 proto,
+// u8 family (0 empty, 4, 6, 0xff deleted), u8 flags (1 seen reply), u8 pad, u64 last seen (µs), u64 timeout (µs).
+import {
+  F_PKT_HDRS, F_L4_PROTO, F_L4_OFF, F_L4_SPORT, F_L4_DPORT, F_IP_SRC, F_IP_DST, F_IP6_SRC, F_IP6_DST, F_ICMP_TYPE,
+  F_TCP_FLAGS, F_CT_STATE, HDR_IPV4, HDR_IPV6, HDR_TCP, HDR_ICMP, HDR_ICMP6, HDR_L4, VERDICT_DROP, VERDICT_REJECT,
+  CT_INVALID, CT_ESTABLISHED, CT_RELATED, CT_NEW,
+} from "./isa.generated";
+import { allocate } from "./heap";
+import { slotAddr } from "./memory-map";
+import { nowUs } from "./ratelimit";
+
+const ENTRY: usize = 64;
+const SEC: u64 = 1_000_000;
+const EMPTY: u8 = 0;
+const DELETED: u8 = 0xff;
+
+/** Whether the loaded program reads ct.state (set by the loader). */
+export let tracking = false;
+let wanted: u32 = 65536;
+let capacity: u32 = 0;
+let slots: u32 = 0; // power of two ≥ 2 × capacity
+let table: usize = 0;
+let live: u32 = 0;
+let overflows: u64 = 0;
+let pending: usize = 0; // entry created by the current packet, not yet confirmed
+let lastReclaim: u64 = <u64>-1;
+
+// the packet's tuple, as read by conntrackBefore
+let kFam: u8 = 0;
+let kProto: u8 = 0;
+let kSrcHi: u64 = 0;
+let kSrcLo: u64 = 0;
+let kDstHi: u64 = 0;
+let kDstLo: u64 = 0;
+let kSport: u16 = 0;
+let kDport: u16 = 0;
+
+// @ts-ignore: decorator
+@inline function slot(f: i32): u64 {
+  return load<u64>(slotAddr(f));
+}
+
+/** The loader found a read of ct.state (or a new program is loading: `false`). */
+export function setTracking(on: bool): void {
+  tracking = on;
+}
+
+/** A new program is loading: its memory replaces the table. */
+export function beginLoad(): void {
+  tracking = false;
+  table = 0;
+  capacity = 0;
+  slots = 0;
+  live = 0;
+  pending = 0;
+  lastReclaim = <u64>-1;
+}
+
+/** Lay out an empty table of the wanted capacity (after a load that tracks, or when the capacity changes). */
+export function allocateTable(): bool {
+  let s: u32 = 16;
+  while (s < wanted * 2 && s < 0x40000000) s <<= 1;
+  const t = allocate(<usize>s * ENTRY);
+  if (t == 0) return false;
+  table = t;
+  slots = s;
+  capacity = wanted;
+  live = 0;
+  pending = 0;
+  return true;
+}
+
+/** Set the table's capacity in flows; an existing table is emptied and laid out anew. False on no memory. */
+export function setFlowCapacity(n: u32): bool {
+  wanted = n < 1 ? 1 : n;
+  return table == 0 ? true : allocateTable();
+}
+
+export function flowCapacity(): u32 {
+  return wanted;
+}
+export function flowCount(): u32 {
+  return live;
+}
+export function flowOverflows(): u64 {
+  return overflows;
+}
+export function resetFlowStats(): void {
+  overflows = 0;
+}
+
+function hash(fam: u8, proto: u8, sHi: u64, sLo: u64, dHi: u64, dLo: u64, sp: u16, dp: u16): u32 {
+  let h: u64 = (<u64>fam << 56) ^ (<u64>proto << 48) ^ (<u64>sp << 16) ^ <u64>dp;
+  h ^= sHi * 0x9e3779b97f4a7c15;
+  h ^= (sLo + 0x632be59bd9b4e019) * 0xbf58476d1ce4e5b9;
+  h ^= (dHi + 0x85ebca6b) * 0x94d049bb133111eb;
+  h ^= (dLo + 0xc2b2ae35) * 0xff51afd7ed558ccd;
+  h ^= h >> 31;
+  h *= 0xd6e8feb86659fd93;
+  h ^= h >> 32;
+  return <u32>h;
+}
+
+/** Find the live entry of a tuple; 0 when absent. Timed-out entries are deleted on the way. */
+function find(fam: u8, proto: u8, sHi: u64, sLo: u64, dHi: u64, dLo: u64, sp: u16, dp: u16): usize {
+  const mask = slots - 1;
+  let i = hash(fam, proto, sHi, sLo, dHi, dLo, sp, dp) & mask;
+  for (let n: u32 = 0; n < slots; n++) {
+    const e = table + <usize>i * ENTRY;
+    const f = load<u8>(e, 37);
+    if (f == EMPTY) return 0;
+    if (f == fam && load<u8>(e, 36) == proto && load<u16>(e, 32) == sp && load<u16>(e, 34) == dp &&
+        load<u64>(e) == sHi && load<u64>(e, 8) == sLo && load<u64>(e, 16) == dHi && load<u64>(e, 24) == dLo) {
+      if (nowUs > load<u64>(e, 40) + load<u64>(e, 48)) {
+        store<u8>(e, DELETED, 37);
+        live--;
+        return 0;
+      }
+      return e;
+    }
+    i = (i + 1) & mask;
+  }
+  return 0;
+}
+
+/** Delete every timed-out entry (when the table is full; at most once per second of packet time). */
+function reclaim(): void {
+  if (lastReclaim != <u64>-1 && nowUs < lastReclaim + SEC) return;
+  lastReclaim = nowUs;
+  for (let i: u32 = 0; i < slots; i++) {
+    const e = table + <usize>i * ENTRY;
+    const f = load<u8>(e, 37);
+    if (f != EMPTY && f != DELETED && nowUs > load<u64>(e, 40) + load<u64>(e, 48)) {
+      store<u8>(e, DELETED, 37);
+      live--;
+    }
+  }
+}
+
+function insert(timeout: u64): usize {
+  if (live >= capacity) reclaim();
+  if (live >= capacity) return 0;
+  const mask = slots - 1;
+  let i = hash(kFam, kProto, kSrcHi, kSrcLo, kDstHi, kDstLo, kSport, kDport) & mask;
+  // live < capacity ≤ slots / 2, so a free slot is always found
+  for (let n: u32 = 0; n < slots; n++) {
+    const e = table + <usize>i * ENTRY;
+    const f = load<u8>(e, 37);
+    if (f == EMPTY || f == DELETED) {
+      store<u64>(e, kSrcHi);
+      store<u64>(e, kSrcLo, 8);
+      store<u64>(e, kDstHi, 16);
+      store<u64>(e, kDstLo, 24);
+      store<u16>(e, kSport, 32);
+      store<u16>(e, kDport, 34);
+      store<u8>(e, kProto, 36);
+      store<u8>(e, kFam, 37);
+      store<u8>(e, 0, 38);
+      store<u64>(e, nowUs, 40);
+      store<u64>(e, timeout, 48);
+      live++;
+      return e;
+    }
+    i = (i + 1) & mask;
+  }
+  return 0;
+}
+
+/** The entry of the current tuple in either direction; `reply` says which. */
+let reply = false;
+function lookupBoth(): usize {
+  reply = false;
+  const e = find(kFam, kProto, kSrcHi, kSrcLo, kDstHi, kDstLo, kSport, kDport);
+  if (e != 0) return e;
+  reply = true;
+  return find(kFam, kProto, kDstHi, kDstLo, kSrcHi, kSrcLo, kDport, kSport);
+}
+
+function isIcmpError(v6: bool, type: u32): bool {
+  return v6 ? type >= 1 && type <= 4 : type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+/** ICMP query types that open a flow, and the reply type that answers each. */
+function icmpQueryReply(v6: bool, type: u32): i32 {
+  if (v6) return type == 128 ? 129 : -1;
+  if (type == 8) return 0;
+  if (type == 13 || type == 15 || type == 17) return <i32>type + 1;
+  return -1;
+}
+function icmpIsReply(v6: bool, type: u32): bool {
+  return v6 ? type == 129 : type == 0 || type == 14 || type == 16 || type == 18;
+}
+
+/** Read the tuple quoted in an ICMP error (at `at` in the frame, `end` the captured end). False if cut off. */
+function quotedTuple(frame: usize, at: usize, end: usize, v6: bool): bool {
+  if (!v6) {
+    if (at + 20 > end || (load<u8>(frame + at) >> 4) != 4) return false;
+    const ihl = <usize>(load<u8>(frame + at) & 15) << 2;
+    kFam = 4;
+    kProto = load<u8>(frame + at + 9);
+    kSrcHi = 0;
+    kSrcLo = <u64>bswap<u32>(load<u32>(frame + at + 12));
+    kDstHi = 0;
+    kDstLo = <u64>bswap<u32>(load<u32>(frame + at + 16));
+    at += ihl;
+  } else {
+    if (at + 40 > end || (load<u8>(frame + at) >> 4) != 6) return false;
+    kFam = 6;
+    kProto = load<u8>(frame + at + 6);
+    kSrcHi = bswap<u64>(load<u64>(frame + at + 8));
+    kSrcLo = bswap<u64>(load<u64>(frame + at + 16));
+    kDstHi = bswap<u64>(load<u64>(frame + at + 24));
+    kDstLo = bswap<u64>(load<u64>(frame + at + 32));
+    at += 40;
+  }
+  kSport = 0;
+  kDport = 0;
+  if (kProto == 6 || kProto == 17 || kProto == 132) {
+    if (at + 4 > end) return false;
+    kSport = bswap<u16>(load<u16>(frame + at));
+    kDport = bswap<u16>(load<u16>(frame + at + 2));
+  } else if (kProto == 1 || kProto == 58) {
+    if (at + 8 > end) return false;
+    kSport = bswap<u16>(load<u16>(frame + at + 4)); // the query's id
+  }
+  return true;
+}
+
+function timeoutFor(proto: u8, replied: bool): u64 {
+  if (proto == 6) return replied ? 432000 * SEC : 120 * SEC;
+  if (proto == 17) return replied ? 180 * SEC : 30 * SEC;
+  if (proto == 1 || proto == 58) return 30 * SEC;
+  return 600 * SEC;
+}
+
+function decide(frame: usize, cap: u32): u64 {
+  pending = 0;
+  const hdrs = <u32>slot(F_PKT_HDRS);
+  const v6 = (hdrs & HDR_IPV6) != 0;
+  if ((hdrs & (HDR_IPV4 | HDR_IPV6)) == 0) return 0;
+  if ((hdrs & HDR_L4) == 0) return CT_INVALID; // a fragment after the first: Linux reassembles first, we cannot
+  kFam = v6 ? 6 : 4;
+  kProto = <u8>slot(F_L4_PROTO);
+  if (v6) {
+    kSrcHi = load<u64>(slotAddr(F_IP6_SRC));
+    kSrcLo = load<u64>(slotAddr(F_IP6_SRC + 1));
+    kDstHi = load<u64>(slotAddr(F_IP6_DST));
+    kDstLo = load<u64>(slotAddr(F_IP6_DST + 1));
+  } else {
+    kSrcHi = 0;
+    kSrcLo = slot(F_IP_SRC);
+    kDstHi = 0;
+    kDstLo = slot(F_IP_DST);
+  }
+  kSport = <u16>slot(F_L4_SPORT);
+  kDport = <u16>slot(F_L4_DPORT);
+  const l4 = <usize>slot(F_L4_OFF);
+  const end = <usize>cap;
+  let mayOpen = true;
+  if ((hdrs & (HDR_ICMP | HDR_ICMP6)) != 0) {
+    const type = <u32>slot(F_ICMP_TYPE);
+    if (isIcmpError(v6, type)) {
+      if (!quotedTuple(frame, l4 + 8, end, v6)) return CT_INVALID;
+      return lookupBoth() != 0 ? CT_RELATED : CT_INVALID;
+    }
+    if (l4 + 8 > end) return CT_INVALID;
+    kSport = bswap<u16>(load<u16>(frame + l4 + 4)); // the query's id; replies carry the same
+    kDport = 0;
+    if (icmpQueryReply(v6, type) < 0) {
+      if (!icmpIsReply(v6, type)) return CT_INVALID;
+      mayOpen = false;
+    }
+  } else if ((hdrs & HDR_TCP) != 0) {
+    const flags = <u32>slot(F_TCP_FLAGS);
+    if ((flags & 4) != 0 || (flags & 0x12) == 0x12) mayOpen = false; // RST, or SYN+ACK
+  }
+  const e = lookupBoth();
+  if (e != 0) {
+    store<u64>(e, nowUs, 40);
+    if (kProto == 6 && (<u32>slot(F_TCP_FLAGS) & 4) != 0) store<u64>(e, 10 * SEC, 48);
+    if (reply) {
+      if ((load<u8>(e, 38) & 1) == 0) {
+        store<u8>(e, load<u8>(e, 38) | 1, 38);
+        if (load<u64>(e, 48) != 10 * SEC) store<u64>(e, timeoutFor(kProto, true), 48);
+      }
+      return CT_ESTABLISHED;
+    }
+    return (load<u8>(e, 38) & 1) != 0 ? CT_ESTABLISHED : CT_NEW;
+  }
+  if (!mayOpen) return CT_INVALID;
+  const created = insert(timeoutFor(kProto, false));
+  if (created == 0) {
+    overflows++;
+    return CT_INVALID;
+  }
+  pending = created;
+  return CT_NEW;
+}
+
+/** Track the parsed packet and write its ct.state. */
+export function conntrackBefore(frame: usize, cap: u32): void {
+  if (table == 0) {
+    // no memory for the table at load time: nothing can be tracked
+    overflows++;
+    store<u64>(slotAddr(F_CT_STATE), CT_INVALID);
+    return;
+  }
+  store<u64>(slotAddr(F_CT_STATE), decide(frame, cap));
+}
+
+/** After the program: a flow opened by a packet the program dropped or rejected is forgotten. */
+export function conntrackAfter(verdict: u32): void {
+  if (pending == 0) return;
+  const kind = verdict & 0xff;
+  if (kind == VERDICT_DROP || kind == VERDICT_REJECT) {
+    store<u8>(pending, DELETED, 37);
+    live--;
+  }
+  pending = 0;
+}

@@ -1,0 +1,203 @@
+// Entry points of the overlay VM module (build/overlay-vm.wasm). runtime/vm.ts is the only intended caller;
+// runtime/LAYOUT.md documents the memory these functions share with it and with the JIT tier.
+import { OP_FLAGS, OPF_VALID, VECTOR_SLOTS } from "./isa.generated";
+import { BASES, CTL_KEY, CTL_MASK, LOOKUP_KEY, REGS, VEC } from "./memory-map";
+import { STAGE, STAGE_CAPACITY } from "./heap";
+import * as loader from "./loader";
+import * as interp from "./interp";
+import * as ratelimit from "./ratelimit";
+import * as conntrack from "./conntrack";
+import * as packetInput from "./packet-input";
+import { parsePacket, resetParser, writeMetadata } from "./parser";
+import { TD_BYTES, T_FULL, tableClear, tableCount, tableDelete, tableInsert, tableLookup } from "./tables";
+
+// ---- program -----------------------------------------------------------------------------------------------
+
+/** Where the host writes an image before calling loadProgram, and how large it may be. */
+export function stagePointer(): usize {
+  return STAGE;
+}
+export function stageCapacity(): usize {
+  return STAGE_CAPACITY;
+}
+
+/** Load the staged image of `length` bytes: LOAD_OK (0) or a LOAD_* reason (see loadErrorIndex). */
+export function loadProgram(length: u32): i32 {
+  ratelimit.beginLoad();
+  conntrack.beginLoad();
+  const r = loader.loadImage(length);
+  resetParser();
+  interp.clearMetadata();
+  interp.batchCount = 0;
+  return r;
+}
+
+/** The interpreter gives this opcode a meaning (a program using any other is refused at load time). */
+export function implementsOpcode(op: u32): bool {
+  return op < 256 && (unchecked(OP_FLAGS[<i32>op]) & OPF_VALID) != 0 && interp.interpreterImplements(op);
+}
+
+export function loadErrorIndex(): i32 {
+  return loader.loadErrorIndex;
+}
+
+export function programLoaded(): bool {
+  return loader.loaded;
+}
+
+/** The loaded program writes metadata fields (otherwise the mark/class/prio/mirror results are not written). */
+export function writesMetadata(): bool {
+  return loader.writesMeta;
+}
+
+/** 0: the program reads no header field; 1: packet metadata only; 2: the parser runs for every packet. */
+export function headerLevel(): i32 {
+  return loader.headerLevel;
+}
+
+// ---- batches -----------------------------------------------------------------------------------------------
+
+export function prepareBatch(count: u32, frameBytes: u32): usize {
+  packetInput.clearSideInput();
+  return interp.prepareBatch(count, frameBytes);
+}
+
+/** Side input of the prepared batch (owner fields and timestamps, packet-input.ts), placed after `after`. */
+export function prepareSideInput(count: u32, after: usize): usize {
+  return packetInput.prepareSideInput(count, after);
+}
+
+// ---- flow table (conntrack.ts) -------------------------------------------------------------------------------
+
+export function setFlowCapacity(n: u32): bool {
+  return conntrack.setFlowCapacity(n);
+}
+export function flowCapacity(): u32 {
+  return conntrack.flowCapacity();
+}
+export function flowCount(): u32 {
+  return conntrack.flowCount();
+}
+export function flowOverflows(): u64 {
+  return conntrack.flowOverflows();
+}
+export function resetFlowStats(): void {
+  conntrack.resetFlowStats();
+}
+
+/** Pointers of the prepared batch: 0 descriptors, 1 verdicts, 2 marks, 3 classes, 4 prios, 5 cycles,
+ *  6 faults, 7 mirror flags, 8 frames. */
+export function batchPointer(which: i32): usize {
+  switch (which) {
+    case 0: return interp.descBase;
+    case 1: return interp.resVerdict;
+    case 2: return interp.resMark;
+    case 3: return interp.resClass;
+    case 4: return interp.resPrio;
+    case 5: return interp.resCycles;
+    case 6: return interp.resFault;
+    case 7: return interp.resMirror;
+    case 8: return interp.framesBase;
+    default: return 0;
+  }
+}
+
+export function runBatch(count: u32, linktype: u32, withCycles: bool): bool {
+  return interp.runBatch(count, linktype, withCycles);
+}
+
+/** Parse one frame into the vector and the raw-load bases, exactly as the interpreter does per packet (the JIT
+ *  tier imports this, so both tiers share one parser and its per-packet slot clearing). */
+export function parseFrame(frame: usize, caplen: u32, wirelen: u32, linktype: u32): void {
+  parsePacket(frame, caplen, wirelen, linktype);
+}
+
+/** Parse the first frame of the prepared batch into the vector (for tools and tests), whatever the program. */
+export function parseFirstFrame(caplen: u32, wirelen: u32, linktype: u32, port: u32, dir: u32): usize {
+  writeMetadata(caplen, wirelen, port, dir, linktype);
+  parsePacket(interp.framesBase, caplen, wirelen, linktype);
+  interp.clearMetadata();
+  return VEC;
+}
+
+// ---- counters ----------------------------------------------------------------------------------------------
+
+export function counterCount(): u32 {
+  return loader.counterCount;
+}
+export function counterPackets(): usize {
+  return loader.counterPackets;
+}
+export function counterBytes(): usize {
+  return loader.counterBytes;
+}
+export function resetCounters(): void {
+  if (loader.counterCount != 0) memory.fill(loader.counterPackets, 0, <usize>loader.counterCount * 16);
+}
+
+// ---- tables ------------------------------------------------------------------------------------------------
+// Entry keys are staged at ctlKeyPointer() (and the ternary mask or range hi at ctlMaskPointer()) as u64
+// words, least significant first.
+
+export function ctlKeyPointer(): usize {
+  return CTL_KEY;
+}
+export function ctlMaskPointer(): usize {
+  return CTL_MASK;
+}
+
+function descriptor(table: u32): usize {
+  return table < loader.tableCount ? loader.tableDescs + <usize>table * TD_BYTES : 0;
+}
+
+/** 0 inserted, 1 value replaced, -1 table full, -2 no such table. */
+export function insertEntry(table: u32, value: u32, arg: u32): i32 {
+  const td = descriptor(table);
+  if (td == 0) return -2;
+  const r = tableInsert(td, value, arg);
+  return r == T_FULL ? -1 : r;
+}
+
+/** 1 deleted, 0 no such entry, -2 no such table. */
+export function deleteEntry(table: u32, arg: u32): i32 {
+  const td = descriptor(table);
+  if (td == 0) return -2;
+  return tableDelete(td, arg) ? 1 : 0;
+}
+
+export function clearTable(table: u32): bool {
+  const td = descriptor(table);
+  if (td == 0) return false;
+  tableClear(td);
+  return true;
+}
+
+/** Entries in a table, -1 when there is no such table. */
+export function tableSize(table: u32): i32 {
+  const td = descriptor(table);
+  return td == 0 ? -1 : <i32>tableCount(td);
+}
+
+/** The lookup the interpreter does for `lookup.* rd, tN` (for the JIT tier): key from the current vector. */
+export function lookup(table: u32): u64 {
+  const td = descriptor(table);
+  return td == 0 ? 0xffff_ffff_ffff_ffff : tableLookup(td);
+}
+
+// ---- fixed addresses (runtime/LAYOUT.md) -------------------------------------------------------------------
+
+export function vectorPointer(): usize {
+  return VEC;
+}
+export function vectorSlots(): i32 {
+  return VECTOR_SLOTS;
+}
+export function registersPointer(): usize {
+  return REGS;
+}
+export function basesPointer(): usize {
+  return BASES;
+}
+export function lookupKeyPointer(): usize {
+  return LOOKUP_KEY;
+}

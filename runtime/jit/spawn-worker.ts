@@ -1,0 +1,33 @@
+/**
+ * Starts a worker thread running a sibling module, both from the built JavaScript (dist/…/x.js) and from the
+ * TypeScript sources (vitest, tsx), where the worker first registers tsx's loader — Node 20 cannot run .ts files
+ * and a worker does not inherit the parent's loader hooks.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker, type WorkerOptions } from "node:worker_threads";
+
+/** URL of module `name` (without extension) next to the module whose import.meta.url is `here`. */
+export function siblingModule(here: string, name: string): URL {
+  return new URL(`./${name}${here.endsWith(".ts") ? ".ts" : ".js"}`, here);
+}
+
+export function spawnModuleWorker(module: URL, options: WorkerOptions = {}): Worker {
+  if (!module.pathname.endsWith(".ts")) return new Worker(module, options);
+  const tsxApi = tsxEsmApi();
+  const bootstrap = `(async () => {
+    const api = await import(${JSON.stringify(tsxApi)});
+    (api.register ?? api.default.register)();
+    await import(${JSON.stringify(module.href)});
+  })();`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
+
+/** file: URL of tsx's ESM register API (its `import` export; the CommonJS one cannot register from a worker). */
+function tsxEsmApi(): string {
+  const manifest = createRequire(import.meta.url).resolve("tsx/package.json");
+  const exports = (JSON.parse(readFileSync(manifest, "utf8")) as { exports: Record<string, { import: { default: string } }> }).exports;
+  return pathToFileURL(join(dirname(manifest), exports["./esm/api"]!.import.default)).href;
+}
