@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** hostctl: the kopi host control plane — the kernel's side of the NIC, on the command line. */
 import { Command, CommanderError } from "commander";
+import { registerCompile } from "./commands/compile.js";
 import { registerIsaCommands } from "./commands/isa.js";
+import { registerReplay } from "./commands/replay.js";
 import { reportError } from "./errors.js";
 
 export function buildProgram(): Command {
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerIsaCommands(program);
+  registerCompile(program);
+  registerReplay(program);
   return program;
 }
 

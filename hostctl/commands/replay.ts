@@ -1,0 +1,218 @@
+/**
+ * `hostctl replay --policy FILE -r IN.pcap`: compile a policy, load it into the overlay VM with its table
+ * images, run the capture through it and print every rule's counters as `iptables -L -v -n -x --line-numbers`
+ * (or `iptables-save -c` with --save-counters, or --json). The direction of each packet is --direction, or,
+ * when a host description lists the host's addresses, decided per packet: to the host is ingress, from it egress.
+ * The host description also gives each packet its owner (owner.* fields), in both directions, as the NIC's
+ * connection table would.
+ */
+import type { Command } from "commander";
+import { compilePolicy, type CompiledPolicy, type PolicyFormat } from "../../compiler/policy/compile.js";
+import { OwnerTable, type FlowKey, type HostDescription, type OwnerFields } from "../../compiler/policy/host.js";
+import { countersJson, formatListing, formatSaveCounters, type Counter } from "../../compiler/policy/listing.js";
+import type { TableImage } from "../../compiler/policy/tables.js";
+import { OverlayVM, type TableEntry } from "../../runtime/vm.js";
+import { CaptureFileError, CaptureFileReader } from "../pcap/index.js";
+import { CliError } from "../errors.js";
+import { readText } from "../files.js";
+import { loadHost, policyFormat } from "./compile.js";
+
+export interface ReplayPacket {
+  data: Uint8Array;
+  wireLength: number;
+  /** capture time in milliseconds (drives `limit rate` token buckets) */
+  timeMs?: number;
+}
+
+export interface ReplayOptions {
+  /** every packet's direction; without it, decided per packet from the host's addresses (default ingress) */
+  direction?: "ingress" | "egress";
+  host?: HostDescription;
+  linktype?: number;
+}
+
+export interface ReplayResult {
+  counters: Counter[];
+  /** verdict word of every packet, in capture order */
+  verdicts: Uint32Array;
+  /** 0 ingress, 1 egress, per packet */
+  directions: Uint8Array;
+  /** meta.mark and the mirror bit each packet left with */
+  marks: Uint32Array;
+  mirror: Uint8Array;
+}
+
+/** A runtime table entry for each entry of a compiled table image. */
+export function runtimeEntries(t: TableImage): TableEntry[] {
+  return t.entries.map((e, i): TableEntry => {
+    const value = Number(e.value);
+    if ("lo" in e) return { kind: "range", lo: e.lo, hi: e.hi, value };
+    if ("prefixLen" in e) return { kind: "lpm", key: e.key, prefixLen: e.prefixLen, value };
+    if ("mask" in e) return { kind: "ternary", key: e.key, mask: e.mask, priority: i, value };
+    return { kind: "exact", key: e.key, value };
+  });
+}
+
+/** Load a compiled policy and its table images into a VM (what the driver does through MMIO). */
+export function loadIntoVm(vm: OverlayVM, compiled: CompiledPolicy): void {
+  vm.load(compiled.image);
+  for (const t of compiled.tables) for (const e of runtimeEntries(t)) vm.insertEntry(t.id, e);
+}
+
+const ETH_IPV4 = 0x0800;
+const ETH_IPV6 = 0x86dd;
+
+/** Addresses, protocol and ports of an Ethernet frame (VLAN tags skipped), for direction and owner lookups. */
+export function flowOf(frame: Uint8Array, linktype = 1): Omit<FlowKey, "dir"> | undefined {
+  if (linktype !== 1 || frame.length < 14) return undefined;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  let off = 12;
+  let type = view.getUint16(off);
+  while ((type === 0x8100 || type === 0x88a8) && off + 6 <= frame.length) {
+    off += 4;
+    type = view.getUint16(off);
+  }
+  off += 2;
+  let proto: number;
+  let src: bigint;
+  let dst: bigint;
+  let l4: number;
+  if (type === ETH_IPV4 && off + 20 <= frame.length) {
+    const ihl = (frame[off]! & 0xf) * 4;
+    proto = frame[off + 9]!;
+    src = BigInt(view.getUint32(off + 12));
+    dst = BigInt(view.getUint32(off + 16));
+    const fragOff = view.getUint16(off + 6) & 0x1fff;
+    l4 = fragOff === 0 ? off + ihl : -1;
+  } else if (type === ETH_IPV6 && off + 40 <= frame.length) {
+    proto = frame[off + 6]!;
+    src = (view.getBigUint64(off + 8) << 64n) | view.getBigUint64(off + 16);
+    dst = (view.getBigUint64(off + 24) << 64n) | view.getBigUint64(off + 32);
+    l4 = off + 40;
+  } else return undefined;
+  let sport = 0;
+  let dport = 0;
+  if ((proto === 6 || proto === 17 || proto === 132) && l4 >= 0 && l4 + 4 <= frame.length) {
+    sport = view.getUint16(l4);
+    dport = view.getUint16(l4 + 2);
+  }
+  return { proto, src, dst, sport, dport };
+}
+
+/** Run packets through a loaded policy; counters accumulate in the VM. */
+export function replayPackets(vm: OverlayVM, compiled: CompiledPolicy, packets: readonly ReplayPacket[], opts: ReplayOptions = {}): ReplayResult {
+  const n = packets.length;
+  const linktype = opts.linktype ?? 1;
+  const directions = new Uint8Array(n);
+  const owners: OwnerFields[] = [];
+  const hostAddrs = new Set(opts.host?.addresses ?? []);
+  const ownerTable = opts.host ? new OwnerTable(opts.host, compiled.ir.strings) : undefined;
+  for (let i = 0; i < n; i++) {
+    const flow = flowOf(packets[i]!.data, linktype);
+    let dir: 0 | 1 = opts.direction === "egress" ? 1 : 0;
+    if (!opts.direction && flow && hostAddrs.size > 0) dir = hostAddrs.has(flow.src) && !hostAddrs.has(flow.dst) ? 1 : 0;
+    directions[i] = dir;
+    owners.push(ownerTable && flow ? ownerTable.ownerFields({ dir, ...flow }) : NO_OWNER_FIELDS);
+  }
+  const verdicts = new Uint32Array(n);
+  const marks = new Uint32Array(n);
+  const mirror = new Uint8Array(n);
+  // one VM call per run of packets that share a direction, in capture order (flow state stays in order)
+  let start = 0;
+  while (start < n) {
+    let end = start + 1;
+    while (end < n && directions[end] === directions[start]) end++;
+    const slice = packets.slice(start, end);
+    const r = vm.run(
+      slice.map((p) => p.data),
+      { wireLengths: slice.map((p) => p.wireLength), linktype, dir: directions[start] as 0 | 1, ...runExtras(slice, owners.slice(start, end)) },
+    );
+    verdicts.set(r.verdicts, start);
+    marks.set(r.marks, start);
+    mirror.set(r.mirror, start);
+    start = end;
+  }
+  const raw = vm.counters();
+  const counters: Counter[] = [];
+  for (let i = 0; i < compiled.ir.counters.length; i++) counters.push({ packets: raw.packets[i] ?? 0n, bytes: raw.bytes[i] ?? 0n });
+  return { counters, verdicts, directions, marks, mirror };
+}
+
+const NO_OWNER_FIELDS: OwnerFields = { app: 0, uid: 0xffffffff, gid: 0xffffffff, pid: 0xffffffff, cmd: 0, cgroup: 0 };
+
+/** The side input of a run: each packet's owner fields (as the NIC's connection table gives them) and time. */
+function runExtras(packets: readonly ReplayPacket[], owners: OwnerFields[]): { owners: Uint32Array; timesUs: Float64Array } {
+  const o = new Uint32Array(6 * packets.length);
+  const t = new Float64Array(packets.length);
+  owners.forEach((w, i) => {
+    o.set([w.app, w.uid, w.gid, w.pid, w.cmd, w.cgroup], 6 * i);
+    t[i] = (packets[i]!.timeMs ?? 0) * 1000;
+  });
+  return { owners: o, timesUs: t };
+}
+
+export interface ReplayCommandOptions {
+  policy: string;
+  format?: string;
+  read: string;
+  direction?: string;
+  host?: string;
+  json?: boolean;
+  saveCounters?: boolean;
+}
+
+export function readCapture(path: string): { packets: ReplayPacket[]; linktype: number } {
+  let reader: CaptureFileReader;
+  try {
+    reader = CaptureFileReader.open(path);
+  } catch (e) {
+    if (e instanceof CaptureFileError) throw new CliError(e.message);
+    throw e;
+  }
+  try {
+    const packets: ReplayPacket[] = [];
+    for (const p of reader) packets.push({ data: p.data, wireLength: p.wireLength, timeMs: p.seconds * 1000 + p.nanoseconds / 1e6 });
+    return { packets, linktype: reader.info.dlt };
+  } catch (e) {
+    if (e instanceof CaptureFileError) throw new CliError(`${path}: ${e.message}`);
+    throw e;
+  } finally {
+    reader.close();
+  }
+}
+
+/** The whole `hostctl replay`: returns what it prints. */
+export async function runReplay(opts: ReplayCommandOptions): Promise<{ stdout: string; compiled: CompiledPolicy; result: ReplayResult }> {
+  if (opts.direction !== undefined && opts.direction !== "ingress" && opts.direction !== "egress") throw new CliError(`--direction must be ingress or egress, not '${opts.direction}'`);
+  const format: PolicyFormat = policyFormat(opts.format, opts.policy);
+  const host = loadHost(opts.host);
+  const name = opts.policy === "-" ? "<stdin>" : opts.policy;
+  const compiled = compilePolicy(readText(opts.policy), name, { format, host, hostFile: opts.host });
+  const { packets, linktype } = readCapture(opts.read);
+  const vm = await OverlayVM.create();
+  loadIntoVm(vm, compiled);
+  const result = replayPackets(vm, compiled, packets, { direction: opts.direction as "ingress" | "egress" | undefined, host, linktype });
+  let stdout: string;
+  if (opts.json) stdout = JSON.stringify({ policy: name, capture: opts.read, packets: packets.length, ...countersJson(compiled.ir, result.counters) }, null, 2) + "\n";
+  else if (opts.saveCounters) stdout = formatSaveCounters(compiled.ir, result.counters);
+  else stdout = formatListing(compiled.ir, result.counters);
+  return { stdout, compiled, result };
+}
+
+export function registerReplay(program: Command): void {
+  program
+    .command("replay")
+    .description("run a capture through a compiled policy on the VM and print per-rule counters")
+    .requiredOption("--policy <file>", "policy file (.kopi or iptables-save)")
+    .option("--format <format>", "policy format: kopi or iptables-save (default: by extension)")
+    .requiredOption("-r, --read <pcap>", "capture file to replay (pcap or pcapng)")
+    .option("--direction <dir>", "ingress or egress for every packet (default: from the host's addresses, else ingress)")
+    .option("--host <HOST.json>", "host description: addresses, users, applications and the ports they own")
+    .option("--json", "print the counters as JSON")
+    .option("--save-counters", "print the counters as iptables-save -c does")
+    .addHelpText("after", "\nExample:\n  hostctl replay --policy examples/policies/port-partition.kopi --host examples/policies/port-partition.host.json -r traffic.pcap")
+    .action(async (opts: ReplayCommandOptions) => {
+      const { stdout } = await runReplay(opts);
+      process.stdout.write(stdout);
+    });
+}
