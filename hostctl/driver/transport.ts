@@ -1,0 +1,67 @@
+/**
+ * How the host reaches a NIC: register transactions, traffic, and the kernel's own record of what it configured
+ * (the host state, kept beside the NIC so every hostctl invocation sees the same policy). Two implementations:
+ * the in-process NIC (`--nic local`, hostctl/daemon/local-transport.ts) and the daemon's Unix socket
+ * (hostctl/daemon/client.ts).
+ */
+import type { AppNotification, AppRecord, BatchOutcome, CaptureRecord, PacketBatch } from "../../fpga-model/packets.js";
+import type { HostState } from "./host-state.js";
+import type { Transaction, TransactionResult } from "./transaction.js";
+
+export interface StateUpdate {
+  /** the host-state revision the change was planned against; a different current revision refuses it */
+  expectRevision: number;
+  /** the new host state; its `generation` is filled in with the generation active after the transaction */
+  state: HostState | null;
+  /**
+   * Roll the committed program back unless confirmed within this many ms (`load --confirm`): the NIC side then
+   * writes ROLLBACK and restores the host state this update replaced.
+   */
+  confirmWithinMs?: number;
+  /**
+   * After a commit that replaced the program: add the replaced program's final counts of these counter ids to
+   * the new state's counterOffsets (a rule keeps its counter id across reloads, so its totals continue).
+   */
+  carryCounters?: readonly number[];
+}
+
+export interface TransactResult extends TransactionResult {
+  /** host-state revision after the transaction (advanced when an update was applied) */
+  revision: number;
+  /** the update was refused because the host state changed since it was read (nothing was executed) */
+  conflict?: boolean;
+}
+
+export interface HostStateRecord {
+  revision: number;
+  state: HostState | null;
+  /** a committed load waiting for confirmation: when it rolls back (ms since the epoch) */
+  pendingConfirm?: { deadline: number; generation: number };
+}
+
+export interface NicTransport {
+  /** "local" or the socket path */
+  readonly name: string;
+  /** Run a transaction (and, when all its accesses succeed, apply the host-state update) as one unit. */
+  transact(txn: Transaction, update?: StateUpdate): Promise<TransactResult>;
+  /** Traffic in; resolves when the NIC has judged every packet. */
+  inject(batch: PacketBatch): Promise<BatchOutcome>;
+  captureRead(from: number, max: number): Promise<CaptureRecord[]>;
+  appReceive(app: number, from: number, max: number): Promise<AppRecord[]>;
+  appNotifications(app: number, from: number, max: number): Promise<AppNotification[]>;
+  getState(): Promise<HostStateRecord>;
+  /** Settle a pending `load --confirm`: keep the new program, or roll back now; false when nothing was pending. */
+  confirm(decision?: "keep" | "rollback"): Promise<boolean>;
+  /** Hold the configuration lock (waits for other holders); released by unlock() or when the connection ends. */
+  lock(): Promise<void>;
+  unlock(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A transport could not reach or keep the NIC (daemon not running, protocol error). */
+export class TransportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TransportError";
+  }
+}
