@@ -21,7 +21,7 @@ export interface CompiledJit {
   readonly key: string;
   readonly module: WebAssembly.Module;
   readonly cycles: boolean;
-  readonly plan: Pick<JitPlan, "headerLevel" | "writesMeta" | "usesLookup" | "counters">;
+  readonly plan: Pick<JitPlan, "headerLevel" | "writesMeta" | "usesLookup" | "usesTime" | "tracksFlows" | "usesSched" | "counters">;
   readonly instructions: number;
   readonly wasmBytes: number;
   /** translation time in the worker plus V8's compile, in ms (0 when it came from the cache) */
@@ -47,7 +47,7 @@ let nextId = 1;
 function startService(): Service {
   const { port1, port2 } = new MessageChannel();
   const signal = new SharedArrayBuffer(4);
-  const worker = spawnModuleWorker(siblingModule(import.meta.url, "compile-worker"), { workerData: { port: port2, signal }, transferList: [port2] });
+  const worker = spawnModuleWorker(siblingModule(import.meta.url, "compile-worker"), { workerData: { port: port2, signal }, transferList: [port2] }, ["binaryen"]);
   worker.unref();
   port1.unref();
   const s: Service = { worker, port: port1, flag: new Int32Array(signal) };
@@ -81,6 +81,11 @@ function request(req: CompileRequest): CompileReply {
     Atomics.wait(s.flag, 0, observed, Math.min(left, 1000));
     observed = Atomics.load(s.flag, 0);
   }
+}
+
+/** The cache key of a program for a VM build (what CompiledJit.key holds). */
+export function jitKey(image: ProgramImage, layout: VmLayout, cycles: boolean): string {
+  return hashKey(encodeImage(image), layout, cycles);
 }
 
 function hashKey(bytes: Uint8Array, layout: VmLayout, cycles: boolean): string {
@@ -122,7 +127,7 @@ export function compileJit(image: ProgramImage, layout: VmLayout, options: { cyc
     key,
     module,
     cycles,
-    plan: { headerLevel: plan.headerLevel, writesMeta: plan.writesMeta, usesLookup: plan.usesLookup, counters: plan.counters },
+    plan: { headerLevel: plan.headerLevel, writesMeta: plan.writesMeta, usesLookup: plan.usesLookup, usesTime: plan.usesTime, tracksFlows: plan.tracksFlows, usesSched: plan.usesSched, counters: plan.counters },
     instructions: image.code.length,
     wasmBytes: reply.bytes.length,
   };

@@ -12,7 +12,7 @@ import { JitRunner } from "./runner.js";
 
 export { JitError, JitUnsupported } from "./errors.js";
 export { compileJit, adoptCompiled, jitCacheSize, stopJitCompiler, type CompiledJit } from "./compiler.js";
-export { planProgram, type JitPlan } from "./plan.js";
+export { jitTranslates, planProgram, type JitPlan } from "./plan.js";
 export { JitRunner, vmLayout } from "./runner.js";
 export { parseTier, selectTier, TIERS, type Tier, type TierChoice, type TierRequest } from "./tier.js";
 

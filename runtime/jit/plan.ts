@@ -10,6 +10,7 @@
  */
 import { fieldById, FIELDS, jumpOffset, MEM_INDEXED, verify, type AluOp, type JumpCond, type OpcodeSpec, type ProgramImage, type RawInsn, opcodeByCode, LIMITS } from "../../overlay-isa/index.js";
 import { JitUnsupported } from "./errors.js";
+import { numberValues } from "./values.js";
 
 const ALL_ONES = (1n << 64n) - 1n;
 
@@ -17,6 +18,7 @@ export type PlannedOp =
   | { k: "movi"; rd: number; value: bigint }
   | { k: "movr"; rd: number; rs: number }
   | { k: "alu"; op: AluOp; rd: number; rs: number; rt?: number; imm?: bigint }
+  | { k: "minmax"; op: "min" | "max"; rd: number; rs: number; rt: number }
   | { k: "ldf"; rd: number; slot: number }
   | { k: "pfx"; rd: number; hiSlot?: number; loSlot: number; maskHi: bigint; maskLo: bigint; valueHi: bigint; valueLo: bigint }
   /** raw load: [base + index + offset]; `check` false when every path here already proved the bytes captured */
@@ -29,7 +31,14 @@ export type PlannedOp =
   | { k: "count"; counter: number; ra: number; index?: number; limit: number }
   /** metadata slot = rs & mask, or = value */
   | { k: "stf"; slot: number; rs?: number; mask: bigint; value: bigint }
-  | { k: "lookup"; rd: number; table: number };
+  | { k: "lookup"; rd: number; table: number }
+  /** token bucket of instruction `insn` (the VM keeps the buckets: limitAt) */
+  | { k: "limit"; rd: number; insn: number }
+  /** scheduler instruction `insn` (state memory, queue model, flow hash: the VM keeps them, schedAt) on the
+   *  values of registers x and y; rd gets the result */
+  | { k: "sched"; insn: number; rd: number; x?: number; y?: number }
+  /** a scheduler instruction with no result (sst, qdrop) */
+  | { k: "schedx"; insn: number; x?: number; y?: number };
 
 export interface PlannedInsn {
   readonly index: number;
@@ -39,6 +48,10 @@ export interface PlannedInsn {
   readonly reachable: boolean;
   /** true when the instruction can end the packet with a fault */
   readonly mayFault: boolean;
+  /** read the result from this value local instead of computing it (values.ts) */
+  readonly reuse?: number;
+  /** also store the result in this value local: a later instruction reuses it */
+  readonly keep?: number;
 }
 
 export interface JitPlan {
@@ -50,9 +63,17 @@ export interface JitPlan {
   /** the program writes meta.* fields: they are cleared per packet and the mark/class/prio/mirror results written */
   readonly writesMeta: boolean;
   readonly usesLookup: boolean;
+  /** the program uses `limit`: every packet's time goes through the VM's side input (the loader's usesTime) */
+  readonly usesTime: boolean;
+  /** the program reads ct.state: the VM's flow table runs per packet (the loader's tracking) */
+  readonly tracksFlows: boolean;
+  /** the program uses scheduler instructions (the VM runs them: schedAt) */
+  readonly usesSched: boolean;
   /** registers some path reads before writing (they start at 0 each packet, as in the interpreter) */
   readonly zeroRegisters: readonly number[];
   readonly counters: number;
+  /** Wasm locals holding values that later instructions reuse */
+  readonly valueLocals: number;
 }
 
 /** Bits [from, to) of a 64-bit word as a mask (the loader's bitRange). */
@@ -79,12 +100,37 @@ function describe(spec: OpcodeSpec | undefined, insn: RawInsn): string {
   return spec ? `${spec.mnemonic} (opcode 0x${insn.op.toString(16).padStart(2, "0")})` : `opcode 0x${insn.op.toString(16).padStart(2, "0")}`;
 }
 
+/**
+ * Whether the JIT translates an opcode. Scheduler-side instructions other than min/max (state memory, queue
+ * model, flow hash) are not translated yet: a program using one is refused with JitUnsupported.
+ */
+export function jitTranslates(spec: OpcodeSpec): boolean {
+  switch (spec.cls) {
+    case "alu":
+      return spec.mnemonic === "mov" || spec.alu !== undefined;
+    case "load":
+      return spec.memBytes !== undefined || spec.mnemonic === "ldf" || spec.mnemonic === "ldk" || spec.mnemonic === "pfx";
+    case "jump":
+      return spec.mnemonic === "ja" || spec.cond !== undefined;
+    case "exit":
+    case "counter":
+      return true;
+    case "meta":
+      return spec.mnemonic === "stf" || spec.mnemonic === "limit";
+    case "table":
+      return spec.tableKind !== undefined;
+    default:
+      return spec.mnemonic === "min" || spec.mnemonic === "max";
+  }
+}
+
 function planOp(image: ProgramImage, i: number, insn: RawInsn, spec: OpcodeSpec): PlannedOp {
   const ops = spec.operands;
   const has = (k: string) => ops.includes(k as never);
   const unsupported = (): never => {
-    throw new JitUnsupported(`${describe(spec, insn)} has no JIT semantics (the interpreter refuses it too)`, i);
+    throw new JitUnsupported(`${describe(spec, insn)} is not translated by the JIT (${spec.cls} instructions other than those the data path uses)`, i);
   };
+  if (!jitTranslates(spec)) unsupported();
   const target = () => i + 1 + jumpOffset(insn);
   switch (spec.cls) {
     case "alu":
@@ -131,6 +177,7 @@ function planOp(image: ProgramImage, i: number, insn: RawInsn, spec: OpcodeSpec)
       return has("counterx") ? { k: "count", counter: base, ra: insn.a, index: insn.b, limit: image.counters - base } : { k: "count", counter: base, ra: insn.a, limit: image.counters - base };
     }
     case "meta": {
+      if (spec.mnemonic === "limit") return { k: "limit", rd: insn.a, insn: i };
       if (spec.mnemonic !== "stf") return unsupported();
       const f = fieldById(insn.off)!;
       const mask = f.bits >= 64 ? ALL_ONES : (1n << BigInt(f.bits)) - 1n;
@@ -139,7 +186,19 @@ function planOp(image: ProgramImage, i: number, insn: RawInsn, spec: OpcodeSpec)
     case "table":
       if (!spec.tableKind) return unsupported();
       return { k: "lookup", rd: insn.a, table: insn.off };
+    case "sched": {
+      // the VM runs the instruction (schedAt) on the source registers' values, in operand order
+      const reads: number[] = [];
+      ops.forEach((kind) => {
+        if (kind === "ra") reads.push(insn.a);
+        else if (kind === "rs") reads.push(insn.b);
+        else if (kind === "rt") reads.push(insn.off & 0xf);
+      });
+      const sources = { ...(reads[0] !== undefined ? { x: reads[0] } : {}), ...(reads[1] !== undefined ? { y: reads[1] } : {}) };
+      return has("rd") ? { k: "sched", insn: i, rd: insn.a, ...sources } : { k: "schedx", insn: i, ...sources };
+    }
     default:
+      if (spec.mnemonic === "min" || spec.mnemonic === "max") return { k: "minmax", op: spec.mnemonic, rd: insn.a, rs: insn.b, rt: insn.off & 0xf };
       return unsupported();
   }
 }
@@ -164,6 +223,8 @@ function readsOf(op: PlannedOp): number[] {
       return [op.rs];
     case "alu":
       return op.rt !== undefined ? [op.rs, op.rt] : [op.rs];
+    case "minmax":
+      return [op.rs, op.rt];
     case "ld":
       return op.index !== undefined ? [op.index] : [];
     case "jcc":
@@ -174,6 +235,9 @@ function readsOf(op: PlannedOp): number[] {
       return op.index !== undefined ? [op.ra, op.index] : [op.ra];
     case "stf":
       return op.rs !== undefined ? [op.rs] : [];
+    case "sched":
+    case "schedx":
+      return [op.x, op.y].filter((r): r is number => r !== undefined);
     default:
       return [];
   }
@@ -214,6 +278,10 @@ export function planProgram(image: ProgramImage): JitPlan {
   let level: 0 | 1 | 2 = 0;
   let writesMeta = false;
   let usesLookup = false;
+  let usesTime = false;
+  let tracksFlows = false;
+  let usesSched = false;
+  const ctState = fieldSlot("ct.state");
   for (let i = 0; i < n; i++) {
     const insn = image.code[i]!;
     const spec = opcodeByCode(insn.op);
@@ -223,7 +291,15 @@ export function planProgram(image: ProgramImage): JitPlan {
     specs.push(spec);
     // the per-packet setup follows the loader, which looks at every instruction, reachable or not
     if (spec.operands.includes("wfield")) writesMeta = true;
-    else if (spec.operands.includes("field")) level = Math.max(level, fieldLevel(insn.off)) as 0 | 1 | 2;
+    else if (spec.operands.includes("field")) {
+      level = Math.max(level, fieldLevel(insn.off)) as 0 | 1 | 2;
+      if (fieldById(insn.off)!.slot === ctState) tracksFlows = true;
+    }
+    if (op.k === "limit") usesTime = true;
+    if (op.k === "sched" || op.k === "schedx") {
+      usesSched = true;
+      if (spec.needsHeaders) level = 2; // fhash reads the parsed flow (the loader's rule for header opcodes)
+    }
     if (op.k === "lookup") {
       usesLookup = true;
       for (const f of image.tables[op.table]!.keyFields) level = Math.max(level, fieldLevel(f)) as 0 | 1 | 2;
@@ -267,14 +343,26 @@ export function planProgram(image: ProgramImage): JitPlan {
     }
     planned.push({ index: i, op, cycles: specs[i]!.cycles, reachable: true, mayFault: mayFault(op) });
   }
+  const storedSlots = new Set(planned.flatMap((p) => (p.op.k === "stf" ? [p.op.slot] : [])));
+  const values = numberValues(planned.map((p) => p.op), reachable, (i) => successors(planned[i]!.op, i), (slot) => !storedSlots.has(slot), LIMITS.registers);
+  const insns = planned.map((p, i): PlannedInsn => {
+    const reuse = values.reuse[i];
+    const keep = values.keep[i];
+    if (reuse !== undefined) return { ...p, reuse, mayFault: false };
+    return keep !== undefined ? { ...p, keep } : p;
+  });
   return {
-    insns: planned,
+    insns,
     targets: [...targetSet].sort((a, b) => a - b),
     headerLevel: level,
     writesMeta,
     usesLookup,
+    usesTime,
+    tracksFlows,
+    usesSched,
     zeroRegisters: [...zero].sort((a, b) => a - b),
     counters: image.counters,
+    valueLocals: values.locals,
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import type { ProgramImage } from "../../overlay-isa/index.js";
 import type { OverlayVM, VMExports } from "../vm.js";
-import { compileJit, type CompiledJit } from "./compiler.js";
+import { compileJit, jitKey, type CompiledJit } from "./compiler.js";
 import { JitError } from "./errors.js";
 import type { VmLayout } from "./translate.js";
 
@@ -38,8 +38,11 @@ export class JitRunner {
     this.layout = vmLayout(vm);
     this.compiled = compiled;
     // the JIT derives the per-packet setup from the image the way the loader does; a disagreement is a bug
-    if (compiled.plan.headerLevel !== this.x.headerLevel() || compiled.plan.writesMeta !== (this.x.writesMetadata() !== 0)) {
-      throw new JitError(`internal: the JIT's per-packet setup (level ${compiled.plan.headerLevel}, metadata ${compiled.plan.writesMeta}) disagrees with the VM's (level ${this.x.headerLevel()}, metadata ${this.x.writesMetadata() !== 0})`);
+    const mine = compiled.plan;
+    const vms = { headerLevel: this.x.headerLevel(), writesMeta: this.x.writesMetadata() !== 0, usesTime: this.x.usesTime() !== 0, tracksFlows: this.x.tracksFlows() !== 0 };
+    if (mine.headerLevel !== vms.headerLevel || mine.writesMeta !== vms.writesMeta || mine.usesTime !== vms.usesTime || mine.tracksFlows !== vms.tracksFlows) {
+      const show = (p: typeof vms) => `level ${p.headerLevel}, metadata ${p.writesMeta}, time ${p.usesTime}, flows ${p.tracksFlows}`;
+      throw new JitError(`internal: the JIT's per-packet setup (${show(mine)}) disagrees with the VM's (${show(vms)})`);
     }
     this.plainRun = this.instantiate(compiled);
   }
@@ -52,6 +55,7 @@ export class JitRunner {
   static attach(vm: OverlayVM, precompiled?: CompiledJit): JitRunner {
     const image = vm.loadedProgram;
     if (!image) throw new JitError("no program is loaded: load one before attaching the JIT");
+    if (precompiled && precompiled.key !== jitKey(image, vmLayout(vm), precompiled.cycles)) throw new JitError("internal: the precompiled JIT module is not the loaded program's");
     const compiled = precompiled ?? compileJit(image, vmLayout(vm));
     const runner = new JitRunner(vm, image, compiled);
     vm.useEngine((count, linktype, withCycles) => runner.runStaged(count, linktype, withCycles));
@@ -64,6 +68,10 @@ export class JitRunner {
     const vmImports: Record<string, WebAssembly.ImportValue> = {};
     if (compiled.plan.headerLevel === 2) vmImports.parseFrame = x.parseFrame as unknown as WebAssembly.ImportValue;
     if (compiled.plan.usesLookup) vmImports.lookup = x.lookup as unknown as WebAssembly.ImportValue;
+    if (compiled.plan.headerLevel === 2 || compiled.plan.usesTime) vmImports.packetSideInput = x.packetSideInput as unknown as WebAssembly.ImportValue;
+    if (compiled.plan.tracksFlows) vmImports.packetDone = x.packetDone as unknown as WebAssembly.ImportValue;
+    if (compiled.plan.usesTime) vmImports.limitAt = x.limitAt as unknown as WebAssembly.ImportValue;
+    if (compiled.plan.usesSched) vmImports.schedAt = x.schedAt as unknown as WebAssembly.ImportValue;
     imports.vm = vmImports;
     const instance = new WebAssembly.Instance(compiled.module, imports);
     return instance.exports.run as unknown as RunFunction;
@@ -77,6 +85,7 @@ export class JitRunner {
   /**
    * Run the batch staged in the VM (OverlayVM.run/prepare, or a caller writing the batch area itself through
    * wasmExports.prepareBatch): `count` packets from the first descriptor, results in the batch's arrays.
+   * `count` must not exceed the staged batch (the caller staged it). False when the VM has another program.
    */
   runStaged(count: number, linktype: number, withCycles: boolean): boolean {
     if (!this.current) return false;

@@ -14,10 +14,17 @@ export function siblingModule(here: string, name: string): URL {
   return new URL(`./${name}${here.endsWith(".ts") ? ".ts" : ".js"}`, here);
 }
 
-export function spawnModuleWorker(module: URL, options: WorkerOptions = {}): Worker {
+/**
+ * `preload`: packages to import before tsx's loader is registered — from sources, tsx would transform them too
+ * (binaryen's 15 MB bundle takes it over ten seconds); imported first, the module graph reuses them as they are.
+ */
+export function spawnModuleWorker(module: URL, options: WorkerOptions = {}, preload: readonly string[] = []): Worker {
   if (!module.pathname.endsWith(".ts")) return new Worker(module, options);
   const tsxApi = tsxEsmApi();
+  const require = createRequire(import.meta.url);
+  const preloads = preload.map((name) => `await import(${JSON.stringify(pathToFileURL(require.resolve(name)).href)});`).join("\n");
   const bootstrap = `(async () => {
+    ${preloads}
     const api = await import(${JSON.stringify(tsxApi)});
     (api.register ?? api.default.register)();
     await import(${JSON.stringify(module.href)});

@@ -44,6 +44,7 @@ const L_WIRE = L_I + 7;
 const L_T32 = L_I + 8;
 const L_T64 = L_I + 9;
 const L_REG0 = L_I + 10;
+const L_VAL0 = L_REG0 + LIMITS.registers; // value locals (values.ts), after the registers
 const I32_LOCALS = 9; // i … t32
 const I64_LOCALS = 1 + LIMITS.registers; // t64, r0..r15
 
@@ -60,12 +61,20 @@ const PKT_SLOTS = { len: slotOf("pkt.len"), caplen: slotOf("pkt.caplen"), port: 
 class Emitter {
   readonly m = new binaryen.Module();
   private pending = 0;
+  /**
+   * pkt.len … pkt.linktype are read from the descriptor instead of the vector: for a program that reads only
+   * them (level 1) and calls nothing that reads the vector (no lookup, no side input), the slot stores the
+   * interpreter makes per packet are unobservable, so they are skipped.
+   */
+  private readonly pktInLocals: boolean;
 
   constructor(
     private readonly plan: JitPlan,
     private readonly layout: VmLayout,
     private readonly withCycles: boolean,
-  ) {}
+  ) {
+    this.pktInLocals = plan.headerLevel === 1 && !plan.usesLookup && !plan.usesTime;
+  }
 
   private get i32() {
     return this.m.i32;
@@ -82,6 +91,13 @@ class Emitter {
   private setReg(r: number, value: number): number {
     return this.m.local.set(L_REG0 + r, value);
   }
+  /** The instruction being emitted (for its value local). */
+  private current: PlannedInsn | undefined;
+  /** rd = a computed value, also kept in a value local when a later instruction reuses it. */
+  private setValue(r: number, value: number): number {
+    const keep = this.current?.keep;
+    return this.setReg(r, keep === undefined ? value : this.m.local.tee(L_VAL0 + keep, value, binaryen.i64));
+  }
   private k64(v: bigint): number {
     return this.i64.const(BigInt.asIntN(64, v));
   }
@@ -90,6 +106,25 @@ class Emitter {
   }
   private loadSlot(slot: number): number {
     return this.i64.load(this.slotAddress(slot), 8, this.i32.const(0));
+  }
+  /** The value of a vector slot a program reads (ldf, pfx). */
+  private readSlot(slot: number): number {
+    if (this.pktInLocals) {
+      const { i64 } = this;
+      switch (slot) {
+        case PKT_SLOTS.len:
+          return i64.extend_u(this.local(L_WIRE));
+        case PKT_SLOTS.caplen:
+          return i64.extend_u(this.local(L_CAP));
+        case PKT_SLOTS.port:
+          return i64.load16_u(12, 2, this.local(L_D));
+        case PKT_SLOTS.dir:
+          return i64.load8_u(14, 1, this.local(L_D));
+        case PKT_SLOTS.linktype:
+          return i64.extend_u(this.local(P.linktype));
+      }
+    }
+    return this.loadSlot(slot);
   }
   private storeSlot(slot: number, value: number): number {
     return this.i64.store(this.slotAddress(slot), 8, this.i32.const(0), value);
@@ -154,7 +189,7 @@ class Emitter {
       } else {
         this.pending += cycles;
       }
-      out.push(this.setReg(op.rd, this.loadBigEndian(op.size, op.offset, this.local(L_FRAME))));
+      out.push(this.setValue(op.rd, this.loadBigEndian(op.size, op.offset, this.local(L_FRAME))));
       return;
     }
     this.flush(out, cycles);
@@ -162,7 +197,7 @@ class Emitter {
       // [pkt + rI + offset]: an index ≥ 2^32 faults whatever the rest (and keeps the sum from wrapping)
       const idx = () => this.reg(op.index!);
       out.push(this.fault(i32.or(i64.gt_u(idx(), this.k64(0xffffffffn)), i64.gt_u(i64.add(idx(), this.k64(BigInt(end))), cap64()))));
-      out.push(this.setReg(op.rd, this.loadBigEndian(op.size, op.offset, i32.add(this.local(L_FRAME), i32.wrap(idx())))));
+      out.push(this.setValue(op.rd, this.loadBigEndian(op.size, op.offset, i32.add(this.local(L_FRAME), i32.wrap(idx())))));
       return;
     }
     // [l3/l4/payload + rI + offset]: the base is the parser's (2^40 when the header is absent, which faults)
@@ -171,7 +206,7 @@ class Emitter {
     let bad = i64.gt_u(i64.add(this.m.local.tee(L_T64, address, binaryen.i64), this.k64(BigInt(op.size))), cap64());
     if (op.index !== undefined) bad = i32.or(i64.gt_u(this.reg(op.index), this.k64(0xffffffffn)), bad);
     out.push(this.fault(bad));
-    out.push(this.setReg(op.rd, this.loadBigEndian(op.size, 0, i32.add(this.local(L_FRAME), i32.wrap(this.local(L_T64, binaryen.i64))))));
+    out.push(this.setValue(op.rd, this.loadBigEndian(op.size, 0, i32.add(this.local(L_FRAME), i32.wrap(this.local(L_T64, binaryen.i64))))));
   }
 
   private emitAlu(op: Extract<PlannedOp, { k: "alu" }>, cycles: number, out: number[]): void {
@@ -180,22 +215,22 @@ class Emitter {
     const b = () => (op.rt !== undefined ? this.reg(op.rt) : this.k64(op.imm!));
     switch (op.op) {
       case "add":
-        out.push(this.setReg(op.rd, i64.add(a, b())));
+        out.push(this.setValue(op.rd, i64.add(a, b())));
         break;
       case "sub":
-        out.push(this.setReg(op.rd, i64.sub(a, b())));
+        out.push(this.setValue(op.rd, i64.sub(a, b())));
         break;
       case "mul":
-        out.push(this.setReg(op.rd, i64.mul(a, b())));
+        out.push(this.setValue(op.rd, i64.mul(a, b())));
         break;
       case "and":
-        out.push(this.setReg(op.rd, i64.and(a, b())));
+        out.push(this.setValue(op.rd, i64.and(a, b())));
         break;
       case "or":
-        out.push(this.setReg(op.rd, i64.or(a, b())));
+        out.push(this.setValue(op.rd, i64.or(a, b())));
         break;
       case "xor":
-        out.push(this.setReg(op.rd, i64.xor(a, b())));
+        out.push(this.setValue(op.rd, i64.xor(a, b())));
         break;
       case "div":
       case "mod": {
@@ -206,19 +241,19 @@ class Emitter {
             out.push(this.fault());
             return;
           }
-          out.push(this.setReg(op.rd, apply(a, b())));
+          out.push(this.setValue(op.rd, apply(a, b())));
           break;
         }
         this.flush(out, cycles);
         out.push(this.fault(i64.eqz(this.reg(op.rt))));
-        out.push(this.setReg(op.rd, apply(a, b())));
+        out.push(this.setValue(op.rd, apply(a, b())));
         return;
       }
       case "shl":
       case "shr": {
         const shift = (x: number, y: number) => (op.op === "shl" ? i64.shl(x, y) : i64.shr_u(x, y));
-        if (op.rt === undefined) out.push(this.setReg(op.rd, op.imm! >= 64n ? this.k64(0n) : shift(a, b())));
-        else out.push(this.setReg(op.rd, this.m.select(i64.ge_u(this.reg(op.rt), this.k64(64n)), this.k64(0n), shift(a, b()))));
+        if (op.rt === undefined) out.push(this.setValue(op.rd, op.imm! >= 64n ? this.k64(0n) : shift(a, b())));
+        else out.push(this.setValue(op.rd, this.m.select(i64.ge_u(this.reg(op.rt), this.k64(64n)), this.k64(0n), shift(a, b()))));
         break;
       }
     }
@@ -244,6 +279,13 @@ class Emitter {
   private emitInsn(p: PlannedInsn, out: number[]): void {
     const { i32, i64, m } = this;
     const op = p.op;
+    this.current = p;
+    if (p.reuse !== undefined && "rd" in op) {
+      // a value every path here already computed (values.ts): no load, no check, no fault
+      out.push(this.setReg(op.rd, m.local.get(L_VAL0 + p.reuse, binaryen.i64)));
+      this.pending += p.cycles;
+      return;
+    }
     switch (op.k) {
       case "movi":
         out.push(this.setReg(op.rd, this.k64(op.value)));
@@ -255,12 +297,19 @@ class Emitter {
         this.emitAlu(op, p.cycles, out);
         return;
       case "ldf":
-        out.push(this.setReg(op.rd, this.loadSlot(op.slot)));
+        out.push(this.setValue(op.rd, this.readSlot(op.slot)));
         break;
+      case "minmax": {
+        const a = this.reg(op.rs);
+        const b = this.reg(op.rt);
+        const aWins = op.op === "min" ? i64.le_u(this.reg(op.rs), this.reg(op.rt)) : i64.ge_u(this.reg(op.rs), this.reg(op.rt));
+        out.push(this.setValue(op.rd, m.select(aWins, a, b)));
+        break;
+      }
       case "pfx": {
-        let hit = i64.eq(i64.and(this.loadSlot(op.loSlot), this.k64(op.maskLo)), this.k64(op.valueLo));
-        if (op.hiSlot !== undefined) hit = i32.and(i64.eq(i64.and(this.loadSlot(op.hiSlot), this.k64(op.maskHi)), this.k64(op.valueHi)), hit);
-        out.push(this.setReg(op.rd, i64.extend_u(hit)));
+        let hit = i64.eq(i64.and(this.readSlot(op.loSlot), this.k64(op.maskLo)), this.k64(op.valueLo));
+        if (op.hiSlot !== undefined) hit = i32.and(i64.eq(i64.and(this.readSlot(op.hiSlot), this.k64(op.maskHi)), this.k64(op.valueHi)), hit);
+        out.push(this.setValue(op.rd, i64.extend_u(hit)));
         break;
       }
       case "ld":
@@ -268,7 +317,7 @@ class Emitter {
         return;
       case "ja":
         this.flush(out, p.cycles);
-        out.push(m.br(`L${op.target}`));
+        if (op.target !== p.index + 1) out.push(m.br(`L${op.target}`));
         return;
       case "jcc":
         this.flush(out, p.cycles);
@@ -293,6 +342,15 @@ class Emitter {
       case "lookup":
         out.push(this.setReg(op.rd, m.call("lookup", [i32.const(op.table)], binaryen.i64)));
         break;
+      case "limit":
+        out.push(this.setReg(op.rd, m.call("limitAt", [i32.const(op.insn)], binaryen.i64)));
+        break;
+      case "sched":
+      case "schedx": {
+        const value = m.call("schedAt", [i32.const(op.insn), op.x !== undefined ? this.reg(op.x) : this.k64(0n), op.y !== undefined ? this.reg(op.y) : this.k64(0n)], binaryen.i64);
+        out.push(op.k === "sched" ? this.setReg(op.rd, value) : m.drop(value));
+        break;
+      }
     }
     this.pending += p.cycles;
   }
@@ -351,6 +409,11 @@ class Emitter {
     m.addMemoryImport("mem", "env", "memory");
     if (plan.headerLevel === 2) m.addFunctionImport("parseFrame", "vm", "parseFrame", binaryen.createType([binaryen.i32, binaryen.i32, binaryen.i32, binaryen.i32]), binaryen.none);
     if (plan.usesLookup) m.addFunctionImport("lookup", "vm", "lookup", binaryen.i32, binaryen.i64);
+    const sideInput = plan.headerLevel === 2 || plan.usesTime;
+    if (sideInput) m.addFunctionImport("packetSideInput", "vm", "packetSideInput", binaryen.createType([binaryen.i32, binaryen.i32, binaryen.i32, binaryen.i32]), binaryen.none);
+    if (plan.tracksFlows) m.addFunctionImport("packetDone", "vm", "packetDone", binaryen.i32, binaryen.none);
+    if (plan.usesTime) m.addFunctionImport("limitAt", "vm", "limitAt", binaryen.i32, binaryen.i64);
+    if (plan.usesSched) m.addFunctionImport("schedAt", "vm", "schedAt", binaryen.createType([binaryen.i32, binaryen.i64, binaryen.i64]), binaryen.i64);
     if (plan.insns.some((p) => p.reachable && p.op.k === "exitr")) this.addVerdictCheck();
 
     const setup: number[] = [];
@@ -362,8 +425,8 @@ class Emitter {
     if (this.withCycles) setup.push(m.local.set(L_CYC, i32.const(0)));
     for (const r of plan.zeroRegisters) setup.push(this.setReg(r, this.k64(0n)));
     if (plan.writesMeta) for (const s of WRITABLE_SLOTS) setup.push(this.storeSlot(s, this.k64(0n)));
-    if (plan.headerLevel >= 1) {
-      setup.push(m.local.set(L_WIRE, i32.load(8, 4, get(L_D))));
+    if (plan.headerLevel >= 1) setup.push(m.local.set(L_WIRE, i32.load(8, 4, get(L_D))));
+    if (plan.headerLevel >= 1 && !this.pktInLocals) {
       setup.push(this.storeSlot(PKT_SLOTS.len, i64.extend_u(get(L_WIRE))));
       setup.push(this.storeSlot(PKT_SLOTS.caplen, i64.extend_u(get(L_CAP))));
       setup.push(this.storeSlot(PKT_SLOTS.port, i64.load16_u(12, 2, get(L_D))));
@@ -371,16 +434,20 @@ class Emitter {
       setup.push(this.storeSlot(PKT_SLOTS.linktype, i64.extend_u(get(P.linktype))));
     }
     if (plan.headerLevel === 2) setup.push(m.call("parseFrame", [get(L_FRAME), get(L_CAP), get(L_WIRE), get(P.linktype)], binaryen.none));
+    // time, owner.* and ct.state from the VM's side input and flow table
+    if (sideInput) setup.push(m.call("packetSideInput", [get(L_I), get(L_FRAME), get(L_CAP), i32.const(plan.headerLevel)], binaryen.none));
 
     const program = this.body();
     const faultBlock = m.block("fault", [...setup, program], binaryen.none);
     const doneBlock = m.block("done", [faultBlock, m.local.set(L_VERDICT, i32.const(0)), m.local.set(L_FAULT, i32.const(1))], binaryen.none);
 
     const o = () => i32.shl(get(L_I), i32.const(2));
-    const results: number[] = [
+    const results: number[] = [];
+    if (plan.tracksFlows) results.push(m.call("packetDone", [get(L_VERDICT)], binaryen.none));
+    results.push(
       i32.store(0, 4, i32.add(get(P.resVerdict), o()), get(L_VERDICT)),
       i32.store8(0, 1, i32.add(get(P.resFault), get(L_I)), get(L_FAULT)),
-    ];
+    );
     if (this.withCycles) results.push(i32.store(0, 4, i32.add(get(P.resCycles), o()), get(L_CYC)));
     if (plan.writesMeta) {
       results.push(i32.store(0, 4, i32.add(get(P.resMark), o()), i32.wrap(this.loadSlot(META_RESULTS.mark))));
@@ -393,7 +460,7 @@ class Emitter {
     const fn = m.block(null, [m.if(i32.eqz(get(P.count)), m.return()), m.local.set(L_I, i32.const(0)), loop]);
 
     const params = binaryen.createType(RUN_PARAMS.map(() => binaryen.i32));
-    const vars = [...new Array<number>(I32_LOCALS).fill(binaryen.i32), ...new Array<number>(I64_LOCALS).fill(binaryen.i64)];
+    const vars = [...new Array<number>(I32_LOCALS).fill(binaryen.i32), ...new Array<number>(I64_LOCALS + plan.valueLocals).fill(binaryen.i64)];
     m.addFunction("run", params, binaryen.none, vars, fn);
     m.addFunctionExport("run", "run");
     if (!m.validate()) throw new Error("internal: the JIT emitted an invalid module");
