@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 /** hostctl: the kopi host control plane — the kernel's side of the NIC, on the command line. */
 import { Command, CommanderError } from "commander";
+import { registerApp } from "./commands/app.js";
+import { registerCapture } from "./commands/capture.js";
+import { nicLiveSource } from "./commands/capture-nic.js";
 import { registerCompile } from "./commands/compile.js";
 import { registerIsaCommands } from "./commands/isa.js";
+import { registerNicCommands } from "./commands/nic-commands.js";
+import { registerQdisc } from "./commands/qdisc.js";
+import { registerQos } from "./commands/qos.js";
 import { registerReplay } from "./commands/replay.js";
 import { reportError } from "./errors.js";
 
@@ -17,6 +23,11 @@ export function buildProgram(): Command {
   registerIsaCommands(program);
   registerCompile(program);
   registerReplay(program);
+  registerCapture(program, { openLiveSource: nicLiveSource() });
+  registerNicCommands(program);
+  registerQos(program);
+  registerQdisc(program);
+  registerApp(program);
   return program;
 }
 

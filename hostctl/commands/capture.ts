@@ -1,0 +1,383 @@
+/**
+ * `hostctl capture`: tcpdump at the NIC. Same flags, same output lines, same files, same errors (behind
+ * "hostctl:" instead of "tcpdump:"). Packets come from a PacketSource (a capture file now; the NIC's capture
+ * ring with -i once a live source is attached) in batches of 4096; each batch goes through the compiled
+ * pcap-filter program in one matchMany() call, then to the writer (-w) or the printer.
+ */
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { SourceError } from "../../overlay-isa/diagnostics.js";
+import { BufferedOutput, FdSink } from "../pcap/byte-sink.js";
+import type { CaptureInterface } from "../pcap/capture-decoder.js";
+import { CaptureFileError } from "../pcap/capture-file-error.js";
+import { describeSystemError } from "../pcap/capture-reader.js";
+import { isKnownDlt, MAXIMUM_SNAPLEN, unknownDltMessage } from "../pcap/link-types.js";
+import type { CapturedPacket, TimestampPrecision } from "../pcap/packet.js";
+import { FileSource, type PacketSource } from "../pcap/packet-source.js";
+import { PcapWriter } from "../pcap/pcap-writer.js";
+import { PcapngWriter } from "../pcap/pcapng-writer.js";
+import { PacketPrinter } from "../print/packet-printer.js";
+import { DEFAULT_PRINT_OPTIONS, type PrintOptions, type TimestampStyle } from "../print/print-options.js";
+import { annotateOwner } from "../apps/owner-text.js";
+
+/** How many packets go through the filter program per call. */
+export const CAPTURE_BATCH_SIZE = 4096;
+
+/** A compiled pcap-filter expression, as the package root's compileFilter() returns it. */
+export interface PacketFilter {
+  matchMany(frames: Uint8Array[], wireLengths?: number[]): Uint8Array;
+}
+
+export type CompileFilter = (expression: string, options: { linktype: number }) => PacketFilter;
+
+export interface LiveSourceOptions {
+  snapshotLength: number;
+  precision: TimestampPrecision;
+}
+
+export interface CaptureDependencies {
+  /** The pcap-filter compiler; by default the package root's compileFilter, loaded when first needed. */
+  compileFilter?: CompileFilter;
+  /** Opens `-i DEVICE`; without it, -i reports that no live source is attached. */
+  openLiveSource?: (device: string, options: LiveSourceOptions) => PacketSource | Promise<PacketSource>;
+  /** Where packet lines and -w - go (default: file descriptor 1). */
+  stdoutFd?: number;
+  /** Diagnostics (default: process.stderr). */
+  writeError?: (text: string) => void;
+}
+
+/** A failure reported as tcpdump reports it: "hostctl: <message>", exit status 1. */
+class CaptureError extends Error {
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface RawOptions {
+  r?: string;
+  w?: string;
+  pcapng?: boolean;
+  c?: string;
+  n: number;
+  e?: boolean;
+  v: number;
+  q?: boolean;
+  S?: boolean;
+  x: number;
+  X: number;
+  A?: boolean;
+  s?: string;
+  number?: boolean;
+  t: number;
+  F?: string;
+  l?: boolean;
+  U?: boolean;
+  nano?: boolean;
+  timeStampPrecision?: string;
+  i?: string;
+  print?: boolean;
+  process?: boolean;
+}
+
+const count = (_value: string, previous: number): number => previous + 1;
+
+export function registerCapture(program: Command, dependencies: CaptureDependencies = {}): Command {
+  return program
+    .command("capture")
+    .description("capture or read packets like tcpdump: filter them with a pcap-filter expression, print or save them")
+    .argument("[expression...]", "pcap-filter expression (as for tcpdump)")
+    .option("-r <file>", "read packets from a pcap or pcapng file ('-' for standard input)")
+    .option("-w <file>", "write the packets to a pcap file ('-' for standard output) instead of printing them")
+    .option("--pcapng", "with -w: write pcapng, with an interface description per interface and packet directions")
+    .option("-i <interface>", "capture live at the NIC on this interface")
+    .option("-c <count>", "exit after this many packets")
+    .option("-n", "do not convert port numbers to names (-nn: the same)", count, 0)
+    .option("-e", "print the link-level header")
+    .option("-v", "more detail (-vv, -vvv: more still)", count, 0)
+    .option("-q", "less protocol detail")
+    .option("-S", "print absolute TCP sequence numbers")
+    .option("-x", "print each packet in hex, without (-xx: with) its link header", count, 0)
+    .option("-X", "print each packet in hex and ASCII, without (-XX: with) its link header", count, 0)
+    .option("-A", "print each packet in ASCII")
+    .option("-s <snaplen>", "snapshot length for live capture (files keep their own, as with tcpdump)")
+    .option("-#, --number", "print a packet number at the start of each line")
+    .option("-t", "timestamps: -t none, -tt epoch, -ttt delta, -tttt date, -ttttt since first", count, 0)
+    .option("-F <file>", "read the filter expression from a file")
+    .option("-l", "flush standard output after every packet")
+    .option("-U", "with -w: flush the file after every packet")
+    .option("--nano", "nanosecond timestamps (printed, and in files written with -w)")
+    .option("--time-stamp-precision <precision>", "micro or nano")
+    .option("--print", "with -w: print the packets as well")
+    .option("-P, --process", "print each packet's owning process (pid, user, command), as the NIC's application table knows it; pcapng files (-w --pcapng) record it as the packet comment")
+    .action(async (words: string[], raw: RawOptions) => {
+      const writeError = dependencies.writeError ?? ((text: string) => process.stderr.write(text));
+      try {
+        await runCapture(words, raw, dependencies, writeError);
+      } catch (error) {
+        process.exitCode = reportCaptureError(error, writeError);
+      }
+    });
+}
+
+/** Print a capture failure in tcpdump's one-line form (plus a caret excerpt for filter errors); returns 1. */
+function reportCaptureError(error: unknown, writeError: (text: string) => void): number {
+  if (error instanceof CaptureError) {
+    writeError(`hostctl: ${error.message}\n${error.detail ?? ""}`);
+  } else if (error instanceof CaptureFileError) {
+    writeError(`hostctl: ${error.whileReadingPackets ? "pcap_loop: " : ""}${error.message}\n`);
+  } else if (error instanceof SourceError) {
+    const [first, ...rest] = error.format().split("\n");
+    writeError(`hostctl: ${first}\n${rest.map((line) => `${line}\n`).join("")}`);
+  } else if (error instanceof Error) {
+    writeError(`hostctl: ${error.message}\n`);
+  } else {
+    writeError(`hostctl: ${String(error)}\n`);
+  }
+  return 1;
+}
+
+function parseCount(text: string): number {
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value <= 0) throw new CaptureError(`invalid packet count ${text}`);
+  return value;
+}
+
+function parseSnaplen(text: string): number {
+  const value = /^(0x[0-9a-f]+|[0-9]+)$/i.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(value) || value < 0 || value > MAXIMUM_SNAPLEN) {
+    throw new CaptureError(`invalid snaplen ${text} (must be >= 0 and <= ${MAXIMUM_SNAPLEN})`);
+  }
+  return value === 0 ? MAXIMUM_SNAPLEN : value;
+}
+
+const TIMESTAMP_STYLES: TimestampStyle[] = ["time", "none", "epoch", "delta", "date", "since-first"];
+
+function printOptions(raw: RawOptions, nano: boolean): PrintOptions {
+  return {
+    ...DEFAULT_PRINT_OPTIONS,
+    numeric: raw.n > 0,
+    linkHeader: raw.e === true,
+    verbose: raw.v,
+    quiet: raw.q === true,
+    absoluteSequence: raw.S === true,
+    hex: raw.x,
+    hexAscii: raw.X,
+    ascii: raw.A ? 1 : 0,
+    timestamps: TIMESTAMP_STYLES[Math.min(raw.t, 5)]!,
+    packetNumbers: raw.number === true,
+    nanoseconds: nano,
+  };
+}
+
+/** The filter text: the trailing words, or the -F file with its '#' comments blanked out (as tcpdump reads it). */
+function filterExpression(words: string[], raw: RawOptions, writeError: (text: string) => void): { text: string; file?: string } {
+  if (raw.F === undefined) return { text: words.join(" ") };
+  if (words.length > 0) writeError("hostctl: Warning: -F option used, ignoring the expression on the command line\n");
+  let text: string;
+  try {
+    text = readFileSync(raw.F, "latin1");
+  } catch (error) {
+    throw new CaptureError(describeSystemError(error, raw.F));
+  }
+  text = text.replace(/#[^\n]*/g, (comment) => " ".repeat(comment.length));
+  return { text, file: raw.F };
+}
+
+/** Load compileFilter from the package root (index.ts beside hostctl/), once. */
+async function packageFilterCompiler(): Promise<CompileFilter> {
+  const rootModule = new URL("../../index.js", import.meta.url);
+  let loaded: { compileFilter?: CompileFilter };
+  try {
+    loaded = (await import(rootModule.href)) as { compileFilter?: CompileFilter };
+  } catch (error) {
+    throw new CaptureError(`the pcap-filter compiler could not be loaded: ${(error as Error).message}`);
+  }
+  if (typeof loaded.compileFilter !== "function") {
+    throw new CaptureError(`the package root (${rootModule.pathname}) exports no compileFilter`);
+  }
+  return loaded.compileFilter;
+}
+
+/** Give a filter error the -F file's name instead of "filter". */
+function relocateFilterError(error: unknown, file: string | undefined): unknown {
+  if (file !== undefined && error instanceof SourceError && error.file === "filter") {
+    return new SourceError(file, error.line, error.column, error.detail, error.sourceLine);
+  }
+  return error;
+}
+
+/** Text output on a file descriptor, in large writes; a closed pipe ends the capture quietly. */
+class TextOutput {
+  private pending = "";
+  closed = false;
+
+  constructor(
+    private readonly fd: number,
+    private readonly lineBuffered: boolean,
+  ) {}
+
+  add(text: string): void {
+    this.pending += text;
+    if (this.lineBuffered || this.pending.length > 1 << 16) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending.length === 0 || this.closed) return;
+    const bytes = Buffer.from(this.pending, "latin1");
+    this.pending = "";
+    try {
+      new FdSink(this.fd, false, "standard output").write(bytes);
+    } catch (error) {
+      if (error instanceof CaptureFileError && error.code === "EPIPE") {
+        this.closed = true;
+        return;
+      }
+      throw error;
+    }
+  }
+}
+
+interface PacketWriter {
+  write(packet: CapturedPacket): void;
+  flush(): void;
+  close(): void;
+}
+
+function openWriter(path: string, source: PacketSource, raw: RawOptions, precision: TimestampPrecision, stdoutFd: number): PacketWriter {
+  const sink = path === "-" ? new FdSink(stdoutFd, false, "standard output") : FdSink.create(path);
+  const out = new BufferedOutput(sink);
+  if (!raw.pcapng) {
+    return new PcapWriter(out, { linkType: source.linkType, snapshotLength: source.snapshotLength, precision });
+  }
+  const writer = new PcapngWriter(out, { precision });
+  // pcapng interface ids follow the source's interfaces; describe each before its first packet.
+  let described = 0;
+  const describe = (interfaces: readonly CaptureInterface[], upTo: number): void => {
+    while (described <= upTo && described < interfaces.length) {
+      const iface = interfaces[described]!;
+      writer.addInterface({
+        linkType: iface.linkType,
+        snapshotLength: iface.snapshotLength,
+        name: iface.name,
+        description: iface.description,
+      });
+      described++;
+    }
+  };
+  return {
+    write(packet) {
+      if (packet.interfaceIndex >= described) describe(source.interfaces, packet.interfaceIndex);
+      writer.write(packet);
+    },
+    flush: () => writer.flush(),
+    close: () => writer.close(),
+  };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+async function runCapture(
+  words: string[],
+  raw: RawOptions,
+  dependencies: CaptureDependencies,
+  writeError: (text: string) => void,
+): Promise<void> {
+  const limit = raw.c === undefined ? Number.POSITIVE_INFINITY : parseCount(raw.c);
+  const snapshotLength = raw.s === undefined ? MAXIMUM_SNAPLEN : parseSnaplen(raw.s);
+  if (raw.timeStampPrecision !== undefined && raw.timeStampPrecision !== "micro" && raw.timeStampPrecision !== "nano") {
+    throw new CaptureError(`unsupported time stamp precision ${raw.timeStampPrecision}`);
+  }
+  const precision: TimestampPrecision = raw.nano || raw.timeStampPrecision === "nano" ? "nano" : "micro";
+  const expression = filterExpression(words, raw, writeError);
+  const stdoutFd = dependencies.stdoutFd ?? 1;
+
+  let source: PacketSource;
+  if (raw.r !== undefined) {
+    if (raw.i !== undefined) throw new CaptureError("-r and -i cannot be used together");
+    source = new FileSource(raw.r);
+  } else if (raw.i !== undefined) {
+    if (!dependencies.openLiveSource) {
+      throw new CaptureError(`${raw.i}: live capture needs the NIC's capture ring, and no NIC is attached to this hostctl`);
+    }
+    source = await dependencies.openLiveSource(raw.i, { snapshotLength, precision });
+  } else {
+    throw new CaptureError("no packet source: read a capture file with -r FILE (or capture live with -i INTERFACE)");
+  }
+
+  try {
+    writeError(`${source.banner}\n`);
+    if (!isKnownDlt(source.dlt)) throw new CaptureError(unknownDltMessage(source.dlt));
+
+    let filter: PacketFilter | undefined;
+    if (expression.text.trim() !== "") {
+      const compile = dependencies.compileFilter ?? (await packageFilterCompiler());
+      try {
+        filter = compile(expression.text, { linktype: source.dlt });
+      } catch (error) {
+        throw relocateFilterError(error, expression.file);
+      }
+    }
+
+    let writer: PacketWriter | undefined;
+    if (raw.w !== undefined) writer = openWriter(raw.w, source, raw, precision, stdoutFd);
+    const text = new TextOutput(stdoutFd, raw.l === true);
+    const printer = writer === undefined || raw.print ? new PacketPrinter(source.dlt, printOptions(raw, precision === "nano")) : undefined;
+
+    let accepted = 0;
+    let failure: unknown;
+    const frames: Uint8Array[] = [];
+    const wireLengths: number[] = [];
+    try {
+      while (accepted < limit && !text.closed) {
+        const batch = await source.nextBatch(CAPTURE_BATCH_SIZE);
+        if (batch.length === 0) break;
+        let verdicts: Uint8Array | undefined;
+        if (filter !== undefined) {
+          frames.length = batch.length;
+          wireLengths.length = batch.length;
+          for (let i = 0; i < batch.length; i++) {
+            frames[i] = batch[i]!.data;
+            wireLengths[i] = batch[i]!.wireLength;
+          }
+          verdicts = filter.matchMany(frames, wireLengths);
+        }
+        for (let i = 0; i < batch.length && accepted < limit; i++) {
+          if (verdicts !== undefined && verdicts[i] === 0) continue;
+          const packet = batch[i]!;
+          accepted++;
+          if (writer !== undefined) {
+            writer.write(packet);
+            if (raw.U) writer.flush();
+          }
+          if (printer !== undefined) text.add(raw.process ? annotateOwner(printer.format(packet, accepted), packet.comment) : printer.format(packet, accepted));
+        }
+        text.flush();
+      }
+    } catch (error) {
+      failure = error;
+    }
+    try {
+      text.flush();
+      writer?.close();
+    } catch (error) {
+      failure ??= error;
+    }
+    // Whoever read our output stopped reading (`| head`): like tcpdump on SIGPIPE, stop without a word.
+    if (failure instanceof CaptureFileError && failure.code === "EPIPE") return;
+    if (failure !== undefined) throw failure;
+    if (source.live) {
+      const stats = source.statistics();
+      writeError(
+        `${plural(accepted, "packet")} captured\n${plural(stats.received, "packet")} received by filter\n` +
+          `${plural(stats.dropped, "packet")} dropped by kernel\n`,
+      );
+    }
+  } finally {
+    source.close();
+  }
+}
