@@ -8,6 +8,7 @@
  * shift preference do), and the qualifier inheritance of `host a or b` (gencode.ts, from the tree's shape).
  */
 import * as ohm from "ohm-js";
+import { cachedGrammar } from "../grammar-cache.js";
 
 const PNAMES = [
   "LINK", "IP", "ARP", "RARP", "SCTP", "TCP", "UDP", "ICMP", "IGMP", "IGRP", "PIM", "VRRP", "CARP", "ATALK", "AARP",
@@ -132,4 +133,4 @@ PcapFilter {
 }
 `;
 
-export const pcapFilterGrammar: ohm.Grammar = ohm.grammar(GRAMMAR_SOURCE);
+export const pcapFilterGrammar: ohm.Grammar = cachedGrammar("pcap-filter", GRAMMAR_SOURCE);

@@ -4,6 +4,7 @@
  * Rule descriptions in parentheses are what syntax errors say ("expected a port, address or set").
  */
 import * as ohm from "ohm-js";
+import { cachedGrammar } from "../grammar-cache.js";
 
 export const KOPI_GRAMMAR_SOURCE = String.raw`
 Kopi {
@@ -169,6 +170,6 @@ let cached: ohm.Grammar | undefined;
 
 /** The compiled grammar (built once per process). */
 export function kopiGrammar(): ohm.Grammar {
-  cached ??= ohm.grammar(KOPI_GRAMMAR_SOURCE);
+  cached ??= cachedGrammar("kopi-policy", KOPI_GRAMMAR_SOURCE);
   return cached;
 }
