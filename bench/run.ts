@@ -14,12 +14,14 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { compilePcapFilter } from "../compiler/pcap-filter/compile.js";
 import { stopJitCompiler } from "../runtime/jit/index.js";
+import { benchApps, type AppsBenchFigures } from "./apps.js";
 import { benchCapture, type CaptureBenchFigures } from "./capture.js";
 import { benchFilters, type FilterFigure } from "./filters.js";
 import { makeFrames } from "./frames.js";
 import { benchPolicyTiers, type PolicyTierRow } from "./jit-policy.js";
 import { runLibpcap, writePcap, type LibpcapResult } from "./libpcap.js";
 import { benchPolicy, type PolicyBenchResult } from "./policy.js";
+import { benchQos, type QosBenchFigures } from "./qos.js";
 import { benchWorkers, type WorkerFigures } from "./workers.js";
 
 const TEN_PORTS = [22, 25, 53, 80, 110, 143, 443, 993, 3306, 8080];
@@ -131,6 +133,22 @@ async function main(): Promise<void> {
       }
     }
 
+    progress("the process view: steering into 1 / 1,000 / 100,000 connection rings, notification latency");
+    let apps: AppsBenchFigures | { error: string };
+    try {
+      apps = await benchApps();
+    } catch (e) {
+      apps = { error: (e as Error).message };
+    }
+
+    progress("QoS: scheduler events at 10 / 1,000 / 100,000 flows, a 10-class htb simulation");
+    let qos: QosBenchFigures | { error: string };
+    try {
+      qos = await benchQos();
+    } catch (e) {
+      qos = { error: (e as Error).message };
+    }
+
     const libpcapOf = (expression: string) => (libpcap.available ? libpcap.figures.find((f) => f.expression === expression) : undefined);
     const filterRows = filters.map((f) => {
       const l = libpcapOf(f.expression);
@@ -178,6 +196,8 @@ async function main(): Promise<void> {
       },
       workers: { ...workers, speedup: round(workers.speedup, 3), computeSpeedup: round(workers.computeSpeedup, 3), rows: workers.rows.map((r) => ({ ...r, packetsPerSecond: Math.round(r.packetsPerSecond), nsPerPacket: round(r.nsPerPacket) })) },
       capture,
+      apps,
+      qos,
       targets,
       elapsedSeconds: round((performance.now() - started) / 1000, 1),
     };
@@ -197,6 +217,7 @@ type Result = {
   policies: { packets: number; tiers: PolicyTierRow[] };
   workers: { tier: string; rows: { workers: number; packetsPerSecond: number }[]; speedup: number; computeSpeedup: number };
   capture: CaptureBenchFigures | { skipped: string };
+  apps: AppsBenchFigures | { error: string };
   targets: Target[];
   elapsedSeconds: number;
 };
@@ -217,6 +238,11 @@ function table(r: Result): string {
   lines.push("");
   lines.push(`workers (${r.workers.tier}): ${r.workers.rows.map((w) => `${w.workers} → ${(w.packetsPerSecond / 1e6).toFixed(2)} Mpps`).join(", ")}; speedup ${r.workers.speedup.toFixed(2)}× (pure compute on the same machine: ${r.workers.computeSpeedup.toFixed(2)}×)`);
   lines.push("skipped" in r.capture ? `capture: skipped (${r.capture.skipped})` : `capture: hostctl ${(r.capture as CaptureBenchFigures).hostctlSeconds.toFixed(2)} s vs tcpdump ${(r.capture as CaptureBenchFigures).tcpdumpSeconds.toFixed(2)} s (${(r.capture as CaptureBenchFigures).packets.toLocaleString("en")} packets)`);
+  lines.push(
+    "error" in r.apps
+      ? `process view: ${r.apps.error}`
+      : `process view: steering ${r.apps.steering.map((s) => `${s.connections.toLocaleString("en")} conn → ${(s.packetsPerSecond / 1e6).toFixed(2)} Mpps`).join(", ")}; notification ${r.apps.notification.cycles} cycles (${r.apps.notification.cyclesNs} ns at ${r.apps.notification.clockMHz} MHz), wake-up ${r.apps.notification.wallUsMedian} µs median`,
+  );
   lines.push("");
   lines.push("targets:");
   for (const t of r.targets) lines.push(`  ${t.met === null ? "n/a " : t.met ? "met " : "MISS"}  ${t.target}: ${t.measured === null ? t.note : `${t.measured.toFixed(3)}${t.note ? ` — ${t.note}` : ""}`}`);

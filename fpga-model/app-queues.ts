@@ -3,6 +3,7 @@
  * kernel register). Each application has one receive ring (all its queues) and a notification queue, both read
  * through its own page. A queue nobody is bound to, or a full ring, drops the packet and counts it.
  */
+import { NotificationQueue } from "./notify.js";
 import type { AppNotification, AppRecord } from "./packets.js";
 
 class Ring<T extends { index: number }> {
@@ -39,12 +40,12 @@ class Ring<T extends { index: number }> {
 
 export class AppState {
   readonly rx: Ring<AppRecord>;
-  readonly notify: Ring<AppNotification>;
+  readonly notify: NotificationQueue;
   violations = 0;
 
   constructor(readonly app: number, ringSlots: number, notifySlots: number) {
     this.rx = new Ring<AppRecord>(ringSlots);
-    this.notify = new Ring<AppNotification>(notifySlots);
+    this.notify = new NotificationQueue(notifySlots);
   }
 }
 
@@ -56,7 +57,15 @@ export class AppQueues {
     readonly appCount: number,
     private readonly ringSlots = 1024,
     private readonly notifySlots = 256,
+    /** how a notification is posted (the device counts it and raises the interrupt) */
+    private readonly post: (app: number, kind: AppNotification["kind"], arg: number) => void = (app, kind, arg) => void this.app(app).notify.post(kind, arg, 0),
   ) {}
+
+  /** Forget an application: its queue bindings, receive ring and notification queue (it was detached). */
+  forget(app: number): void {
+    for (const [queue, bound] of this.bindings) if (bound === app) this.bindings.delete(queue);
+    this.apps.delete(app);
+  }
 
   app(id: number): AppState {
     let a = this.apps.get(id);
@@ -93,12 +102,12 @@ export class AppQueues {
     const a = this.app(app);
     const wasEmpty = a.rx.head === a.rx.tail;
     if (!a.rx.push(record)) return false;
-    if (wasEmpty) a.notify.push({ kind: 1, arg: record.queue });
+    if (wasEmpty) this.post(app, 1, record.queue);
     return true;
   }
 
   /** Tell every application with a bound queue that the policy generation changed. */
   generationChanged(generation: number): void {
-    for (const app of new Set(this.bindings.values())) this.app(app).notify.push({ kind: 2, arg: generation });
+    for (const app of new Set(this.bindings.values())) this.post(app, 2, generation);
   }
 }

@@ -12,8 +12,11 @@
 import { CONSTANT_BYTES, HEADER_BYTES, LIMITS, TABLE_DECL_BYTES, TABLE_KINDS, VERDICT_KIND, WORD_BYTES } from "../overlay-isa/index.js";
 import { OverlayVM, TableError, type BatchResult, type TableEntry } from "../runtime/vm.js";
 import { AppQueues } from "./app-queues.js";
+import { AppTable } from "./apps.js";
 import { CaptureRing } from "./capture-ring.js";
-import { DISPOSITION, emptyOutcome, type AppNotification, type AppRecord, type BatchOutcome, type CaptureRecord, type PacketBatch } from "./packets.js";
+import { ConnectionTable, KEY_WORDS, Tuple, type Connection } from "./connections.js";
+import { DISPOSITION, emptyOutcome, type AppNotification, type AppRecord, type BatchOutcome, type CaptureRecord, type ConnRecord, type PacketBatch } from "./packets.js";
+import { DEFAULT_RING_SLOTS, QueueMemory, SLOT_BYTES, validRingSlots } from "./rings.js";
 import { ProgramSlot } from "./program-slot.js";
 import {
   APP_PAGE_BASE,
@@ -21,18 +24,31 @@ import {
   APP_PAGES,
   APP_REG,
   appRegisterAt,
+  APPT_CMD,
   BAR0_SIZE,
   CAP_CTRL,
   CAPS,
   CNT_CMD,
   CNT_SELECT_SHADOW,
+  CONN_CMD,
+  CONN_KIND,
+  CONN_KIND_IPV6,
+  CONN_PAGE_BASE,
+  CONN_PAGE_SIZE,
+  CONN_PAGES,
+  CONN_REG,
+  connRegisterAt,
   DEVICE_ID,
   ERR,
   FLOW_CMD,
   kernelRegisterAt,
   MAP_VERSION,
+  NOTIFY_KIND,
+  OS_STATS,
+  type OsStatName,
   PROG_CMD,
   PROG_STATE,
+  REG,
   STATS,
   STATUS,
   TABLE_KEY_WORDS,
@@ -56,6 +72,24 @@ export interface NicConfig {
   /** receive-ring entries of each application */
   appRingSlots?: number;
   flowCapacity?: number;
+  /** connections the connection table holds (default 65536, at most CONN_PAGES − 1) */
+  connections?: number;
+  /** queue memory for connection rings, bytes (default 256 MiB) */
+  queueMemoryBytes?: number;
+  /** descriptors of a connection ring opened with 0 slots (default 64) */
+  ringSlots?: number;
+  /** entries of each application's notification queue (default 256) */
+  notifySlots?: number;
+  /** the device's clock in µs (interrupt moderation); default: wall time */
+  nowUs?: () => number;
+}
+
+/** Where the NIC's interrupts go: the kernel's handler, and its moderation timer. */
+export interface InterruptSink {
+  /** an armed notification queue of application `app` interrupts */
+  raise(app: number): void;
+  /** a moderated interrupt is due at `dueUs` (device clock): call tickInterrupts then */
+  schedule(dueUs: number): void;
 }
 
 /** Bad traffic handed to a packet port (not a register error: the port refuses the whole batch). */
@@ -81,7 +115,14 @@ interface Submission {
   next: number;
   outcome: BatchOutcome;
   onDone: ((outcome: BatchOutcome) => void) | undefined;
+  /** packets an application posted on a connection's transmit ring (refused: forged or empty, not judged) */
+  tx?: { conn: number; serial: number; refused: boolean };
 }
+
+export const DEFAULT_CONNECTIONS = 65536;
+export const DEFAULT_QUEUE_MEMORY = 256 << 20;
+const APP_ZONE_END = APP_PAGE_BASE + APP_PAGES * APP_PAGE_SIZE;
+const MAX_IRQ_USECS = 1_000_000;
 
 export class NicDevice {
   readonly clockMHz: number;
@@ -92,6 +133,15 @@ export class NicDevice {
   private lastGeneration = 0;
   private readonly capture: CaptureRing;
   private readonly apps: AppQueues;
+  private readonly appTable = new AppTable(APP_PAGES - 1);
+  private readonly conns: ConnectionTable;
+  private readonly qmem: QueueMemory;
+  private readonly defaultRingSlots: number;
+  private readonly nowUs: () => number;
+  private readonly tuple = new Tuple();
+  private interruptSink: InterruptSink | undefined;
+  private readonly osStats = new Map<OsStatName, number>(OS_STATS.map(([n]) => [n, 0]));
+  private osLatched: number[] = OS_STATS.flatMap(() => [0, 0]);
   private readonly fifo: Submission[] = [];
   private readonly stats = new Map<StatName, number>(STATS.map(([n]) => [n, 0]));
   private readonly internalErrors: unknown[] = [];
@@ -118,6 +168,20 @@ export class NicDevice {
   private capCtrl: number = CAP_CTRL.MIRROR;
   private snaplen = MAX_SNAPLEN;
   private queueSelect = 0;
+  // application table staging
+  private apptSelect = 0;
+  private apptResult = 0;
+  private readonly appt = { pid: 0, uid: 0, gid: 0, cmd: 0, cgroup: 0, shadowCmd: 0, shadowCgroup: 0 };
+  // connection table staging
+  private connSelect = 0;
+  private connResult = 0;
+  private connKindReg = 0;
+  private connApp = 0;
+  private readonly connLaddr = new Uint32Array(4);
+  private readonly connRaddr = new Uint32Array(4);
+  private connPorts = 0;
+  private connRxSlots = 0;
+  private connTxSlots = 0;
 
   private constructor(vms: [OverlayVM, OverlayVM], config: NicConfig) {
     this.clockMHz = config.clockMHz ?? DEFAULT_CLOCK_MHZ;
@@ -125,7 +189,14 @@ export class NicDevice {
     this.tableBlocks = config.tableBlocks ?? DEFAULT_TABLE_BLOCKS;
     this.slots = [new ProgramSlot(0, vms[0]), new ProgramSlot(1, vms[1])];
     this.capture = new CaptureRing(config.captureSlots ?? 4096);
-    this.apps = new AppQueues(APP_PAGES, config.appRingSlots ?? 1024);
+    this.apps = new AppQueues(APP_PAGES, config.appRingSlots ?? 1024, config.notifySlots ?? 256, (app, kind, arg) => this.notify(app, kind, arg));
+    const connections = config.connections ?? DEFAULT_CONNECTIONS;
+    if (!Number.isInteger(connections) || connections < 1 || connections > CONN_PAGES - 1) throw new RangeError(`connections must be 1 … ${CONN_PAGES - 1}, got ${connections}`);
+    this.conns = new ConnectionTable(connections);
+    this.qmem = new QueueMemory(config.queueMemoryBytes ?? DEFAULT_QUEUE_MEMORY);
+    this.defaultRingSlots = config.ringSlots ?? DEFAULT_RING_SLOTS;
+    if (!validRingSlots(this.defaultRingSlots)) throw new RangeError(`ringSlots must be a power of two from 2 to 4096, got ${this.defaultRingSlots}`);
+    this.nowUs = config.nowUs ?? (() => Date.now() * 1000);
     this.flowCapacity = config.flowCapacity ?? 65536;
     for (const s of this.slots) s.vm.setFlowCapacity(this.flowCapacity);
   }
@@ -178,6 +249,18 @@ export class NicDevice {
       this.fail(ERR.BAD_OFFSET, offset);
       return 0xffffffff;
     }
+    if (offset >= CONN_PAGE_BASE) {
+      const hit = this.connPageAt(offset);
+      if (!hit) {
+        this.fail(ERR.BAD_OFFSET, offset);
+        return 0xffffffff;
+      }
+      return this.readConnRegister(hit.conn, hit.rel);
+    }
+    if (offset >= APP_ZONE_END) {
+      this.fail(ERR.BAD_OFFSET, offset);
+      return 0xffffffff;
+    }
     if (offset >= APP_PAGE_BASE) {
       const app = Math.floor((offset - APP_PAGE_BASE) / APP_PAGE_SIZE);
       const rel = (offset - APP_PAGE_BASE) % APP_PAGE_SIZE;
@@ -205,6 +288,13 @@ export class NicDevice {
     if (requester !== KERNEL) return this.appWrite(offset, value, requester);
     if (!NicDevice.validOffset(offset)) return this.fail(ERR.BAD_OFFSET, offset);
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) return this.fail(ERR.BAD_VALUE, offset, value | 0);
+    if (offset >= CONN_PAGE_BASE) {
+      const hit = this.connPageAt(offset);
+      if (!hit) return this.fail(ERR.BAD_OFFSET, offset);
+      if (hit.spec.access === "ro") return this.fail(ERR.READ_ONLY, offset);
+      return this.writeConnRegister(hit.conn, hit.rel, value) || this.fail(ERR.BAD_VALUE, offset, value);
+    }
+    if (offset >= APP_ZONE_END) return this.fail(ERR.BAD_OFFSET, offset);
     if (offset >= APP_PAGE_BASE) {
       const app = Math.floor((offset - APP_PAGE_BASE) / APP_PAGE_SIZE);
       const rel = (offset - APP_PAGE_BASE) % APP_PAGE_SIZE;
@@ -227,12 +317,41 @@ export class NicDevice {
     return offset >= base && offset < base + APP_PAGE_SIZE ? offset - base : undefined;
   }
 
+  /** The open connection whose page holds `offset`, with the register there (undefined: none). */
+  private connPageAt(offset: number): { conn: number; rel: number; spec: NonNullable<ReturnType<typeof connRegisterAt>> } | undefined {
+    const conn = Math.floor((offset - CONN_PAGE_BASE) / CONN_PAGE_SIZE);
+    const rel = (offset - CONN_PAGE_BASE) % CONN_PAGE_SIZE;
+    const spec = connRegisterAt(rel);
+    if (!spec || !this.conns.get(conn)) return undefined;
+    return { conn, rel, spec };
+  }
+
+  /**
+   * Whether application `app` may reach `offset` at all: its own page, or the page of a connection it owns (the
+   * pages the kernel maps into it). Anything else is a privilege violation.
+   */
+  mapsOffset(app: number, offset: number): boolean {
+    if (!NicDevice.validOffset(offset)) return false;
+    if (this.pageOf(offset, app) !== undefined) return true;
+    if (offset < CONN_PAGE_BASE) return false;
+    const c = this.conns.get(Math.floor((offset - CONN_PAGE_BASE) / CONN_PAGE_SIZE));
+    return c !== undefined && c.app === app;
+  }
+
   private appRead(offset: number, app: number): number {
     if (!Number.isInteger(app) || app < 1 || app >= APP_PAGES) return 0xffffffff;
-    const rel = this.pageOf(offset, app);
-    if (rel === undefined) {
+    if (!this.mapsOffset(app, offset)) {
       this.appViolation(app, true);
       return 0xffffffff;
+    }
+    const rel = this.pageOf(offset, app);
+    if (rel === undefined) {
+      const hit = this.connPageAt(offset);
+      if (!hit) {
+        this.appViolation(app, false);
+        return 0xffffffff;
+      }
+      return this.readConnRegister(hit.conn, hit.rel);
     }
     if (!appRegisterAt(rel)) {
       this.appViolation(app, false);
@@ -243,10 +362,16 @@ export class NicDevice {
 
   private appWrite(offset: number, value: number, app: number): boolean {
     if (!Number.isInteger(app) || app < 1 || app >= APP_PAGES) return false;
+    if (!this.mapsOffset(app, offset)) return this.appViolation(app, true);
+    const valid = Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
     const rel = this.pageOf(offset, app);
-    if (rel === undefined) return this.appViolation(app, true);
+    if (rel === undefined) {
+      const hit = this.connPageAt(offset);
+      if (!hit || hit.spec.access === "ro" || !valid) return this.appViolation(app, false);
+      return this.writeConnRegister(hit.conn, hit.rel, value) || this.appViolation(app, false);
+    }
     const spec = appRegisterAt(rel);
-    if (!spec || spec.access === "ro" || !Number.isInteger(value) || value < 0 || value > 0xffffffff) return this.appViolation(app, false);
+    if (!spec || spec.access === "ro" || !valid) return this.appViolation(app, false);
     return this.writeAppRegister(app, rel, value) || this.appViolation(app, false);
   }
 
@@ -269,9 +394,66 @@ export class NicDevice {
         return a.violations % U32;
       case APP_REG.APP_ACTIVE_GEN:
         return this.activeGeneration;
+      case APP_REG.APP_NOTIFY_DROPS:
+        return a.notify.drops % U32;
+      case APP_REG.APP_ATTACHED:
+        return this.appTable.get(app) ? 1 : 0;
       default:
         return 0;
     }
+  }
+
+  // ---- connection pages --------------------------------------------------------------------------------
+
+  private readConnRegister(id: number, rel: number): number {
+    const c = this.conns.get(id)!;
+    switch (rel) {
+      case CONN_REG.CP_ID:
+        return id;
+      case CONN_REG.CP_APP:
+        return c.app;
+      case CONN_REG.CP_RX_HEAD:
+        return c.rx.head % U32;
+      case CONN_REG.CP_RX_TAIL:
+        return c.rx.tail % U32;
+      case CONN_REG.CP_RX_DROPS:
+        return c.rx.drops % U32;
+      case CONN_REG.CP_RX_SLOTS:
+        return c.rx.capacity;
+      case CONN_REG.CP_TX_HEAD:
+        return c.tx.head % U32;
+      case CONN_REG.CP_TX_TAIL:
+        return c.tx.tail % U32;
+      case CONN_REG.CP_TX_SLOTS:
+        return c.tx.capacity;
+      case CONN_REG.CP_TX_SENT:
+        return c.tx.sent % U32;
+      case CONN_REG.CP_TX_DROPPED:
+        return c.tx.dropped % U32;
+      case CONN_REG.CP_TX_REFUSED:
+        return c.tx.refused % U32;
+      case CONN_REG.CP_RX_PACKETS:
+        return c.rx.packets % U32;
+      default:
+        return 0;
+    }
+  }
+
+  private writeConnRegister(id: number, rel: number, value: number): boolean {
+    const c = this.conns.get(id)!;
+    if (rel === CONN_REG.CP_RX_TAIL) {
+      const to = ringIndex(value, c.rx.tail, c.rx.head);
+      if (to === undefined) return false;
+      c.rx.release(to);
+      return true;
+    }
+    if (rel === CONN_REG.CP_TX_TAIL) {
+      const delta = (value - (c.tx.tail % U32) + U32) % U32;
+      if (delta > c.tx.space) return false;
+      if (delta > 0) this.txDoorbell(c, c.tx.tail + delta);
+      return true;
+    }
+    return false;
   }
 
   private writeAppRegister(app: number, rel: number, value: number): boolean {
@@ -294,7 +476,7 @@ export class NicDevice {
       case "VERSION":
         return MAP_VERSION;
       case "CAPS":
-        return CAPS.EXACT | CAPS.LPM | CAPS.RANGE | CAPS.TERNARY | CAPS.FLOW_TABLE | CAPS.CAPTURE_RING | CAPS.APP_PAGES | CAPS.TRACE_PORT | CAPS.ROLLBACK;
+        return CAPS.EXACT | CAPS.LPM | CAPS.RANGE | CAPS.TERNARY | CAPS.FLOW_TABLE | CAPS.CAPTURE_RING | CAPS.APP_PAGES | CAPS.TRACE_PORT | CAPS.ROLLBACK | CAPS.CONNECTIONS;
       case "CLOCK_MHZ":
         return this.clockMHz;
       case "CORES":
@@ -417,6 +599,68 @@ export class NicDevice {
         return this.apps.boundApp(this.queueSelect);
       case "QUEUE_DEPTH":
         return this.apps.depth(this.queueSelect);
+      case "APPT_SELECT":
+        return this.apptSelect;
+      case "APPT_PID":
+        return this.appt.pid;
+      case "APPT_UID":
+        return this.appt.uid;
+      case "APPT_GID":
+        return this.appt.gid;
+      case "APPT_CMD":
+        return this.appt.cmd;
+      case "APPT_CGROUP":
+        return this.appt.cgroup;
+      case "APPT_SHADOW_CMD":
+        return this.appt.shadowCmd;
+      case "APPT_SHADOW_CGROUP":
+        return this.appt.shadowCgroup;
+      case "APPT_RESULT":
+        return this.apptResult;
+      case "APPT_STATE":
+        return this.appTable.get(this.apptSelect) ? 1 : 0;
+      case "APPT_CONNS":
+        return this.appTable.get(this.apptSelect)?.conns ?? 0;
+      case "APPT_COUNT":
+        return this.appTable.count;
+      case "APPT_CAPACITY":
+        return this.appTable.capacity;
+      case "APPT_IRQ_USECS":
+        return this.appTable.get(this.apptSelect) ? this.apps.app(this.apptSelect).notify.usecs : 0;
+      case "APPT_IRQ_FRAMES":
+        return this.appTable.get(this.apptSelect) ? this.apps.app(this.apptSelect).notify.frames : 0;
+      case "APPT_IRQ_COUNT":
+        return this.appTable.get(this.apptSelect) ? this.apps.app(this.apptSelect).notify.interrupts % U32 : 0;
+      case "CONN_SELECT":
+        return this.connSelect;
+      case "CONN_KIND":
+        return this.connKindReg;
+      case "CONN_APP":
+        return this.connApp;
+      case "CONN_LADDR":
+        return this.connLaddr[word]!;
+      case "CONN_RADDR":
+        return this.connRaddr[word]!;
+      case "CONN_PORTS":
+        return this.connPorts;
+      case "CONN_RX_SLOTS":
+        return this.connRxSlots;
+      case "CONN_TX_SLOTS":
+        return this.connTxSlots;
+      case "CONN_RESULT":
+        return this.connResult;
+      case "CONN_STATE":
+        return this.conns.get(this.connSelect) ? 1 : 0;
+      case "CONN_COUNT":
+        return this.conns.count;
+      case "CONN_CAPACITY":
+        return this.conns.capacity;
+      case "QMEM_BYTES":
+        return Math.min(this.qmem.total, 0xffffffff);
+      case "QMEM_FREE":
+        return Math.min(this.qmem.free, 0xffffffff);
+      case "OS_STAT":
+        return this.osLatched[word]!;
       default:
         return 0;
     }
@@ -493,10 +737,15 @@ export class NicDevice {
           const v = this.stats.get(n)!;
           return [v % U32, Math.floor(v / U32) % U32];
         });
+        this.osLatched = OS_STATS.flatMap(([n]) => {
+          const v = this.osStats.get(n)!;
+          return [v % U32, Math.floor(v / U32) % U32];
+        });
         return true;
       case "STATS_CLEAR":
         if (value !== 1) return badValue();
         for (const [n] of STATS) this.stats.set(n, 0);
+        for (const [n] of OS_STATS) this.osStats.set(n, 0);
         return true;
       case "FLOW_CAPACITY":
         if (value < 1 || value > MAX_FLOW_CAPACITY) return badValue();
@@ -529,9 +778,317 @@ export class NicDevice {
         if (value >= APP_PAGES) return badValue();
         this.apps.bind(this.queueSelect, value);
         return true;
+      case "APPT_SELECT":
+        return this.appSelect(value) || badValue();
+      case "APPT_PID":
+      case "APPT_UID":
+      case "APPT_GID":
+        // 0xffffffff is what "no owner" reads as: no process, user or group has it
+        if (value === 0xffffffff) return badValue();
+        this.appt[name === "APPT_PID" ? "pid" : name === "APPT_UID" ? "uid" : "gid"] = value;
+        return true;
+      case "APPT_CMD":
+        this.appt.cmd = value;
+        return true;
+      case "APPT_CGROUP":
+        this.appt.cgroup = value;
+        return true;
+      case "APPT_SHADOW_CMD":
+        this.appt.shadowCmd = value;
+        return true;
+      case "APPT_SHADOW_CGROUP":
+        this.appt.shadowCgroup = value;
+        return true;
+      case "APPT_CTRL":
+        return this.appCommand(value, offset);
+      case "APPT_IRQ_ARM":
+      case "APPT_IRQ_USECS":
+      case "APPT_IRQ_FRAMES": {
+        if (!this.appTable.get(this.apptSelect)) return this.fail(ERR.NO_APP, this.apptSelect);
+        const q = this.apps.app(this.apptSelect).notify;
+        if (name === "APPT_IRQ_USECS") {
+          if (value > MAX_IRQ_USECS) return badValue();
+          q.usecs = value;
+        } else if (name === "APPT_IRQ_FRAMES") {
+          if (value < 1 || value > 0xffff) return badValue();
+          q.frames = value;
+        } else if (q.arm(value, this.nowUs())) this.raise(this.apptSelect);
+        return true;
+      }
+      case "CONN_SELECT":
+        if (value > this.conns.capacity) return badValue();
+        this.connSelect = value;
+        this.loadConnStaging(this.conns.get(value));
+        return true;
+      case "CONN_KIND":
+        if ((value & ~(0xffff | CONN_KIND_IPV6)) !== 0 || (value & 0xff) > CONN_KIND.RAW) return badValue();
+        this.connKindReg = value;
+        return true;
+      case "CONN_APP":
+        if (value >= APP_PAGES) return badValue();
+        this.connApp = value;
+        return true;
+      case "CONN_LADDR":
+        this.connLaddr[word] = value;
+        return true;
+      case "CONN_RADDR":
+        this.connRaddr[word] = value;
+        return true;
+      case "CONN_PORTS":
+        this.connPorts = value;
+        return true;
+      case "CONN_RX_SLOTS":
+      case "CONN_TX_SLOTS":
+        if (value !== 0 && !validRingSlots(value)) return badValue();
+        if (name === "CONN_RX_SLOTS") this.connRxSlots = value;
+        else this.connTxSlots = value;
+        return true;
+      case "CONN_CTRL":
+        return this.connCommand(value, offset);
       default:
         return this.fail(ERR.READ_ONLY, offset);
     }
+  }
+
+  // ---- application table ------------------------------------------------------------------------------
+
+  private appSelect(value: number): boolean {
+    if (value > this.appTable.capacity) return false;
+    this.apptSelect = value;
+    const e = this.appTable.get(value);
+    const a = this.activeIndex;
+    this.appt.pid = e?.pid ?? 0;
+    this.appt.uid = e?.uid ?? 0;
+    this.appt.gid = e?.gid ?? 0;
+    this.appt.cmd = e?.cmd[a] ?? 0;
+    this.appt.cgroup = e?.cgroup[a] ?? 0;
+    this.appt.shadowCmd = e?.cmd[1 - a] ?? 0;
+    this.appt.shadowCgroup = e?.cgroup[1 - a] ?? 0;
+    return true;
+  }
+
+  /** The staged names as [slot 0, slot 1] columns (APPT_CMD is the active slot's). */
+  private stagedColumns(): { cmd: [number, number]; cgroup: [number, number] } {
+    const st = this.appt;
+    return this.activeIndex === 0
+      ? { cmd: [st.cmd, st.shadowCmd], cgroup: [st.cgroup, st.shadowCgroup] }
+      : { cmd: [st.shadowCmd, st.cmd], cgroup: [st.shadowCgroup, st.cgroup] };
+  }
+
+  private appCommand(cmd: number, offset: number): boolean {
+    const st = this.appt;
+    if (cmd === APPT_CMD.ATTACH) {
+      const id = this.appTable.attach({ pid: st.pid, uid: st.uid, gid: st.gid, ...this.stagedColumns() });
+      if (id === undefined) return this.fail(ERR.APP_TABLE_FULL, this.appTable.capacity);
+      // a fresh page: whatever a former holder of this id left is gone
+      this.apps.forget(id);
+      this.apptResult = id;
+      this.apptSelect = id;
+      return true;
+    }
+    if (cmd === APPT_CMD.DETACH || cmd === APPT_CMD.UPDATE) {
+      const app = this.apptSelect;
+      const e = this.appTable.get(app);
+      if (!e) return this.fail(ERR.NO_APP, app);
+      if (cmd === APPT_CMD.UPDATE) {
+        const cols = this.stagedColumns();
+        e.pid = st.pid;
+        e.uid = st.uid;
+        e.gid = st.gid;
+        e.cmd = cols.cmd;
+        e.cgroup = cols.cgroup;
+        return true;
+      }
+      this.detachApp(app);
+      return true;
+    }
+    return this.fail(ERR.BAD_VALUE, offset, cmd);
+  }
+
+  /**
+   * Detach in one step: every connection of the application (steering keys, rings, queue memory, pages), its
+   * queue bindings, queue ring and notification queue, and its owner entry. Packets processed after this write
+   * find none of it: its 5-tuples fall to the fallback and carry no owner.
+   */
+  private detachApp(app: number): void {
+    for (const c of [...this.conns.all()]) if (c.app === app) this.closeConnection(c.id);
+    this.apps.forget(app);
+    this.appTable.detach(app);
+  }
+
+  // ---- connection table -------------------------------------------------------------------------------
+
+  private loadConnStaging(c: Connection | undefined): void {
+    if (!c) {
+      this.connKindReg = this.connApp = this.connPorts = this.connRxSlots = this.connTxSlots = 0;
+      this.connLaddr.fill(0);
+      this.connRaddr.fill(0);
+      return;
+    }
+    this.connKindReg = c.key[0]!;
+    this.connApp = c.app;
+    const v6 = c.v6;
+    for (let w = 0; w < 4; w++) {
+      this.connLaddr[w] = v6 ? c.key[1 + w]! : w === 0 ? c.key[4]! : 0;
+      this.connRaddr[w] = v6 ? c.key[5 + w]! : w === 0 ? c.key[8]! : 0;
+    }
+    this.connPorts = c.key[9]!;
+    this.connRxSlots = c.rx.capacity;
+    this.connTxSlots = c.tx.capacity;
+  }
+
+  private connCommand(cmd: number, offset: number): boolean {
+    if (cmd === CONN_CMD.CLOSE) {
+      if (!this.conns.get(this.connSelect)) return this.fail(ERR.NO_CONN, this.connSelect);
+      this.closeConnection(this.connSelect);
+      return true;
+    }
+    if (cmd !== CONN_CMD.OPEN) return this.fail(ERR.BAD_VALUE, offset, cmd);
+    const kind = this.connKindReg & 0xff;
+    const proto = (this.connKindReg >>> 8) & 0xff;
+    const v6 = (this.connKindReg & CONN_KIND_IPV6) !== 0;
+    const app = this.appTable.get(this.connApp);
+    if (!app) return this.fail(ERR.NO_APP, this.connApp);
+    const lport = this.connPorts >>> 16;
+    const rport = this.connPorts & 0xffff;
+    const zero = (w: Uint32Array, from = 0) => w.subarray(from).every((x) => x === 0);
+    const badField = (reg: number, v: number) => this.fail(ERR.BAD_VALUE, reg, v);
+    // one meaning per staged connection: fields a kind does not use must be zero
+    if (!v6 && !zero(this.connLaddr, 1)) return badField(REG.CONN_LADDR + 4, this.connLaddr[1]!);
+    if (!v6 && !zero(this.connRaddr, 1)) return badField(REG.CONN_RADDR + 4, this.connRaddr[1]!);
+    if (kind === CONN_KIND.RAW) {
+      if (proto !== 0 || v6 || !zero(this.connLaddr) || !zero(this.connRaddr) || this.connPorts !== 0) return badField(REG.CONN_KIND, this.connKindReg);
+    } else {
+      if (proto !== 6 && proto !== 17 && proto !== 132) return badField(REG.CONN_KIND, this.connKindReg);
+      if (lport === 0) return badField(REG.CONN_PORTS, this.connPorts);
+      if (kind === CONN_KIND.EXACT && (rport === 0 || zero(this.connRaddr) || zero(this.connLaddr))) return badField(REG.CONN_PORTS, this.connPorts);
+      if (kind === CONN_KIND.LISTEN && (rport !== 0 || !zero(this.connRaddr))) return badField(REG.CONN_RADDR, this.connRaddr[0]!);
+    }
+    const key = new Uint32Array(KEY_WORDS);
+    key[0] = this.connKindReg;
+    for (let w = 0; w < 4; w++) {
+      key[1 + w] = v6 ? this.connLaddr[w]! : w === 3 ? this.connLaddr[0]! : 0;
+      key[5 + w] = v6 ? this.connRaddr[w]! : w === 3 ? this.connRaddr[0]! : 0;
+    }
+    key[9] = this.connPorts;
+    if (kind !== CONN_KIND.RAW) {
+      const existing = this.conns.findKey(key);
+      if (existing) return this.fail(ERR.CONN_EXISTS, existing);
+    }
+    if (this.conns.count >= this.conns.capacity) return this.fail(ERR.CONN_TABLE_FULL, this.conns.capacity);
+    const rxSlots = this.connRxSlots || this.defaultRingSlots;
+    const txSlots = this.connTxSlots || this.defaultRingSlots;
+    const bytes = (rxSlots + txSlots) * SLOT_BYTES;
+    if (!this.qmem.allocate(bytes)) return this.fail(ERR.QUEUE_MEMORY, bytes, this.qmem.free);
+    const c = this.conns.open(this.connApp, key, rxSlots, txSlots)!;
+    app.conns++;
+    this.connResult = c.id;
+    this.connSelect = c.id;
+    this.loadConnStaging(c);
+    return true;
+  }
+
+  /** Close a connection: its key leaves the steering table, its rings return to queue memory, its page dies. */
+  private closeConnection(id: number): void {
+    const c = this.conns.close(id);
+    if (!c) return;
+    this.qmem.release(c.ringBytes(SLOT_BYTES));
+    const app = this.appTable.get(c.app);
+    if (app) app.conns--;
+  }
+
+  // ---- notifications and interrupts ---------------------------------------------------------------------
+
+  /** Connect the kernel's interrupt handler (and moderation timer). */
+  setInterruptSink(sink: InterruptSink | undefined): void {
+    this.interruptSink = sink;
+  }
+
+  /** Post a notification to an application's queue; raise its armed interrupt when due. */
+  private notify(app: number, kind: AppNotification["kind"], arg: number): void {
+    const q = this.apps.app(app).notify;
+    const drops = q.drops;
+    const fire = q.post(kind, arg, this.nowUs());
+    this.bumpOs(q.drops !== drops ? "notify_overflows" : "notifications");
+    if (fire) this.raise(app);
+    else {
+      const due = q.dueUs;
+      if (due !== undefined) this.interruptSink?.schedule(due);
+    }
+  }
+
+  private raise(app: number): void {
+    this.apps.app(app).notify.fire();
+    this.bumpOs("interrupts");
+    this.interruptSink?.raise(app);
+  }
+
+  /** The moderation timer: raise every armed interrupt whose time has come. Returns the next due time, if any. */
+  tickInterrupts(nowUs = this.nowUs()): number | undefined {
+    let next: number | undefined;
+    for (let app = 1; app <= this.appTable.capacity; app++) {
+      if (!this.appTable.get(app)) continue;
+      const due = this.apps.app(app).notify.dueUs;
+      if (due === undefined) continue;
+      if (due <= nowUs) this.raise(app);
+      else next = next === undefined ? due : Math.min(next, due);
+    }
+    return next;
+  }
+
+  /** The device clock (µs). */
+  now(): number {
+    return this.nowUs();
+  }
+
+  private bumpOs(name: OsStatName, by = 1): void {
+    this.osStats.set(name, this.osStats.get(name)! + by);
+  }
+
+  // ---- transmit rings ---------------------------------------------------------------------------------
+
+  /**
+   * The doorbell: fetch the descriptors posted up to `tail` into the receive FIFO as egress packets, latching the
+   * generation now. A descriptor is refused (counted, completed in order, never judged) when it is empty or its
+   * frame is not the connection's own: an exact connection may send only its 5-tuple, a listener only from its
+   * port (and address), and no connection a tuple another application's connection owns.
+   */
+  private txDoorbell(c: Connection, tail: number): void {
+    c.tx.tail = tail;
+    const { frames } = c.tx.fetch();
+    const refused = frames.map((f) => (f === undefined || !this.conns.mayTransmit(c, f, this.tuple) ? 1 : 0));
+    const active = this.activeGeneration > 0 ? this.active : undefined;
+    const now = this.nowUs();
+    for (let i = 0; i < frames.length; ) {
+      let j = i + 1;
+      while (j < frames.length && refused[j] === refused[i]) j++;
+      const run = frames.slice(i, j).map((f) => f ?? new Uint8Array(0));
+      const n = run.length;
+      if (refused[i]) {
+        c.tx.refused += n;
+        this.bumpOs("tx_refused", n);
+      }
+      const sub: Submission = {
+        batch: { frames: run, dir: 1, port: 0, linktype: 1 },
+        slot: active,
+        generation: this.activeGeneration,
+        timesUs: new Float64Array(n).fill(now),
+        next: 0,
+        outcome: emptyOutcome(n, false),
+        onDone: undefined,
+        tx: { conn: c.id, serial: c.serial, refused: refused[i] === 1 },
+      };
+      sub.outcome.generations.fill(sub.generation);
+      this.fifo.push(sub);
+      i = j;
+    }
+  }
+
+  /** One transmitted descriptor of `tx` is finished; a drained ring notifies its application. */
+  private completeTx(tx: NonNullable<Submission["tx"]>): void {
+    const c = this.conns.get(tx.conn);
+    if (!c || c.serial !== tx.serial) return; // closed since: nobody waits for it
+    if (c.tx.complete()) this.notify(c.app, NOTIFY_KIND.CONN_TX_DRAINED, c.id);
   }
 
   // ---- program upload and commit -----------------------------------------------------------------------
@@ -819,6 +1376,11 @@ export class NicDevice {
   private faultChunk(sub: Submission, start: number, end: number): void {
     for (let at = start; at < end; at++) {
       if ((sub.outcome.flags[at]! >> 2) !== 0 || sub.outcome.verdicts[at] !== 0) continue; // judged before the error
+      if (sub.tx?.refused) {
+        this.completeTx(sub.tx);
+        continue;
+      }
+      if (sub.tx) this.transmitted(sub.tx, false);
       this.bump("rx_packets");
       this.bump("rx_bytes", sub.batch.wireLengths?.[at] ?? sub.batch.frames[at]!.length);
       this.bump("faulted");
@@ -848,14 +1410,51 @@ export class NicDevice {
     this.stats.set(name, this.stats.get(name)! + by);
   }
 
+  /**
+   * The process view of a chunk: each packet's owner fields (six u32, the VM's side input) and, for wire
+   * traffic, the connection its tuple steers to. A transmitted packet's owner is its connection's application
+   * (whatever its headers say); other packets are looked up (local end: ingress destination, egress source).
+   * Undefined when no application is attached (no packet has an owner).
+   */
+  private processView(sub: Submission, frames: readonly Uint8Array[]): { owners: Uint32Array; conns: Uint32Array | undefined } | undefined {
+    if (this.appTable.count === 0) return undefined;
+    const n = frames.length;
+    const owners = new Uint32Array(6 * n);
+    const column = sub.slot?.index ?? this.activeIndex;
+    if (sub.tx) {
+      const c = this.conns.get(sub.tx.conn);
+      const app = c && c.serial === sub.tx.serial ? c.app : 0;
+      for (let i = 0; i < n; i++) this.appTable.owner(app, column, owners, 6 * i);
+      return { owners, conns: undefined };
+    }
+    const conns = new Uint32Array(n);
+    const dir = sub.batch.dir as 0 | 1;
+    const linktype = sub.batch.linktype ?? 1;
+    const t = this.tuple;
+    for (let i = 0; i < n; i++) {
+      t.parse(frames[i]!, linktype);
+      const id = this.conns.lookup(t, dir);
+      conns[i] = id;
+      this.appTable.owner(id ? this.conns.get(id)!.app : 0, column, owners, 6 * i);
+    }
+    return { owners, conns };
+  }
+
   private runChunk(sub: Submission, start: number, end: number): void {
     const b = sub.batch;
     const out = sub.outcome;
+    if (sub.tx?.refused) {
+      // refused descriptors never reach the overlay; they complete in their place in the ring
+      for (let at = start; at < end; at++) this.completeTx(sub.tx);
+      return;
+    }
     const frames = b.frames.slice(start, end);
     const wire = b.wireLengths ? b.wireLengths.slice(start, end) : frames.map((f) => f.length);
     const times = sub.timesUs.subarray(start, end);
     const n = end - start;
     const slot = sub.slot;
+    const view = this.processView(sub, frames);
+    const owners = view?.owners;
     let r: Pick<BatchResult, "verdicts" | "faults" | "marks" | "mirror"> & { cycles?: Uint32Array };
     const flowBefore = slot?.vm.flowStats().overflows ?? 0n;
     if (!slot) {
@@ -864,7 +1463,7 @@ export class NicDevice {
       r = { verdicts: new Uint32Array(n), faults: new Uint8Array(n), marks: new Uint32Array(n), mirror: new Uint8Array(n), cycles: new Uint32Array(n) };
       for (let i = 0; i < n; i++) {
         const before = slot.counters();
-        const one = slot.vm.run([frames[i]!], { wireLengths: [wire[i]!], linktype: b.linktype, port: b.port, dir: b.dir, cycles: true, timesUs: times.subarray(i, i + 1) });
+        const one = slot.vm.run([frames[i]!], { wireLengths: [wire[i]!], linktype: b.linktype, port: b.port, dir: b.dir, cycles: true, timesUs: times.subarray(i, i + 1), ...(owners ? { owners: owners.subarray(6 * i, 6 * i + 6) } : {}) });
         const after = slot.counters();
         const moved: number[] = [];
         for (let c = 0; c < after.packets.length; c++) {
@@ -880,7 +1479,7 @@ export class NicDevice {
       }
       this.bump("traced", n);
     } else {
-      r = slot.vm.run(frames, { wireLengths: wire, linktype: b.linktype, port: b.port, dir: b.dir, cycles: true, timesUs: times });
+      r = slot.vm.run(frames, { wireLengths: wire, linktype: b.linktype, port: b.port, dir: b.dir, cycles: true, timesUs: times, ...(owners ? { owners } : {}) });
     }
     if (slot) this.bump("flow_overflows", Number(slot.vm.flowStats().overflows - flowBefore));
     const dir = b.dir as 0 | 1;
@@ -908,6 +1507,7 @@ export class NicDevice {
           timeUs: times[i]!,
           wireLength: len,
           reason: mirrorReq && mirrorOn ? 1 : 2,
+          ...(owners && owners[6 * i] !== 0 ? { app: owners[6 * i]!, pid: owners[6 * i + 3]!, uid: owners[6 * i + 1]! } : {}),
           data: data.slice(0, Math.min(data.length, this.snaplen)),
         });
         if (ok) this.bump("mirrored");
@@ -917,8 +1517,18 @@ export class NicDevice {
       const kind = verdict & 0xff;
       let disposition: number;
       if (fault) this.bump("faulted");
-      if (!fault && kind === VERDICT_KIND.accept) disposition = DISPOSITION.accepted;
-      else if (!fault && kind === VERDICT_KIND.queue) {
+      if (!fault && kind === VERDICT_KIND.accept) {
+        disposition = DISPOSITION.accepted;
+        if (dir === 0 && view?.conns) {
+          const id = view.conns[i]!;
+          if (id === 0) this.bumpOs("steer_fallback");
+          else if (this.steer(id, sub.generation, r.marks[i]!, times[i]!, len, frames[i]!)) this.bumpOs("steered");
+          else {
+            this.bumpOs("ring_overflow");
+            disposition = mirrored ? DISPOSITION.mirroredOnly : DISPOSITION.dropped;
+          }
+        } else if (dir === 0) this.bumpOs("steer_fallback");
+      } else if (!fault && kind === VERDICT_KIND.queue) {
         const delivered = this.apps.deliver({ queue: verdict >>> 8, generation: sub.generation, dir, mark: r.marks[i]!, timeUs: times[i]!, wireLength: len, data: frames[i]!.slice() });
         if (delivered) disposition = DISPOSITION.queued;
         else {
@@ -930,11 +1540,61 @@ export class NicDevice {
         disposition = mirrored ? DISPOSITION.mirroredOnly : DISPOSITION.dropped;
       }
       this.bump(disposition === DISPOSITION.accepted ? "accepted" : disposition === DISPOSITION.queued ? "queued" : disposition === DISPOSITION.mirroredOnly ? "mirrored_only" : "dropped");
+      if (sub.tx) this.transmitted(sub.tx, !fault && kind === VERDICT_KIND.accept);
       out.verdicts[at] = verdict;
       out.marks[at] = r.marks[i]!;
       out.cycles[at] = cycles;
       out.flags[at] = (fault ? 1 : 0) | (mirrorReq ? 2 : 0) | (disposition << 2);
     }
+  }
+
+  /** Deliver into a connection's receive ring; a ring that was empty notifies its application. */
+  private steer(id: number, generation: number, mark: number, timeUs: number, wireLength: number, frame: Uint8Array): boolean {
+    const c = this.conns.get(id)!;
+    const wasEmpty = c.rx.empty;
+    if (!c.rx.push(id, generation, mark, timeUs, wireLength, frame)) return false;
+    if (wasEmpty) this.notify(c.app, NOTIFY_KIND.CONN_RX, id);
+    return true;
+  }
+
+  /** A transmitted packet was judged: count it on its connection and complete its descriptor. */
+  private transmitted(tx: NonNullable<Submission["tx"]>, sent: boolean): void {
+    this.bumpOs("tx_packets");
+    if (sent) this.bumpOs("tx_sent");
+    const c = this.conns.get(tx.conn);
+    if (c && c.serial === tx.serial) {
+      if (sent) c.tx.sent++;
+      else c.tx.dropped++;
+    }
+    this.completeTx(tx);
+  }
+
+  /**
+   * Host memory: receive-ring records of connection `conn` from `from`, at most `max` (what the application
+   * reads from its mapped ring; the kernel's MMU decides who may — hostctl/apps checks it).
+   */
+  connReceive(conn: number, from: number, max: number): ConnRecord[] {
+    const c = this.conns.get(conn);
+    if (!c) throw new PacketPortError(`no connection ${conn} is open`);
+    // `from` is a ring index as the page's registers show it (32 bits, wrapping)
+    return c.rx.read(c.rx.tail + ((from - (c.rx.tail % U32) + U32) % U32), max);
+  }
+
+  /**
+   * Host memory: write frames into connection `conn`'s free transmit descriptors from `index` on (then the
+   * application rings the doorbell, CP_TX_TAIL). Returns how many fitted (a full ring takes fewer).
+   */
+  connTransmitWrite(conn: number, index: number, frames: readonly Uint8Array[]): number {
+    const c = this.conns.get(conn);
+    if (!c) throw new PacketPortError(`no connection ${conn} is open`);
+    frames.forEach((f, i) => {
+      if (!(f instanceof Uint8Array)) throw new PacketPortError(`frame ${i} is not a byte array`);
+      if (f.length > SLOT_BYTES) throw new PacketPortError(`frame ${i} has ${f.length} bytes; a descriptor buffer holds ${SLOT_BYTES}`);
+    });
+    const at = c.tx.tail + ((index - (c.tx.tail % U32) + U32) % U32);
+    let n = 0;
+    while (n < frames.length && c.tx.write(at + n, frames[n]!)) n++;
+    return n;
   }
 
   /** Capture ring entries from `from` (a ring index ≥ CAP_TAIL), at most `max`. */

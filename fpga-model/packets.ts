@@ -66,6 +66,10 @@ export interface CaptureRecord {
   wireLength: number;
   /** why it was copied: 1 the program's mirror bit, 2 the tap */
   reason: number;
+  /** the packet's owner as the NIC's application table gave it: app id (0: none), pid and uid */
+  app?: number;
+  pid?: number;
+  uid?: number;
   data: Uint8Array;
 }
 
@@ -81,10 +85,25 @@ export interface AppRecord {
   data: Uint8Array;
 }
 
+/** One packet in a connection's receive ring. */
+export interface ConnRecord {
+  index: number;
+  conn: number;
+  generation: number;
+  mark: number;
+  timeUs: number;
+  wireLength: number;
+  data: Uint8Array;
+}
+
 /** One entry of an application's notification queue. */
 export interface AppNotification {
   index: number;
-  /** 1 packets arrived in an empty ring (arg: queue); 2 the policy generation changed (arg: generation) */
-  kind: 1 | 2;
+  /**
+   * 1 packets arrived in an empty queue ring (arg: queue); 2 the policy generation changed (arg: generation);
+   * 3 packets arrived in a connection's empty receive ring (arg: connection); 4 a connection's transmit ring
+   * drained (arg: connection)
+   */
+  kind: 1 | 2 | 3 | 4;
   arg: number;
 }

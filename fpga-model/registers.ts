@@ -35,7 +35,14 @@ export const APP_PAGE_BASE = 0x10000;
 export const APP_PAGE_SIZE = 0x1000;
 /** Application pages; app ids 1…APP_PAGES-1 have one each (id 0 means "no application"). */
 export const APP_PAGES = 64;
-export const BAR0_SIZE = APP_PAGE_BASE + APP_PAGES * APP_PAGE_SIZE;
+/**
+ * Connection pages (CAPS.CONNECTIONS): one 4 KiB page per connection id 1…CONN_PAGES−1, holding that connection's ring
+ * head/tail registers (the Norman/Arrakis model: an application maps the pages of its own connections only).
+ */
+export const CONN_PAGE_BASE = 0x100000;
+export const CONN_PAGE_SIZE = 0x1000;
+export const CONN_PAGES = 131072;
+export const BAR0_SIZE = CONN_PAGE_BASE + CONN_PAGES * CONN_PAGE_SIZE;
 
 /** Words of the table staging key and mask windows: 10 × 32 = 320 bits, the widest key the ISA allows. */
 export const TABLE_KEY_WORDS = 10;
@@ -51,6 +58,8 @@ export const CAPS = {
   APP_PAGES: 1 << 6,
   TRACE_PORT: 1 << 7,
   ROLLBACK: 1 << 8,
+  /** application and connection tables, connection pages, steering, interrupts */
+  CONNECTIONS: 1 << 9,
 } as const;
 
 /** Bits of STATUS. */
@@ -80,6 +89,16 @@ export const CNT_CMD = { ZERO_ONE: 1, ZERO_ALL: 2 } as const;
 export const CAP_CTRL = { MIRROR: 1 << 0, TAP_INGRESS: 1 << 1, TAP_EGRESS: 1 << 2 } as const;
 /** FLOW_CTRL commands. */
 export const FLOW_CMD = { FLUSH: 1 } as const;
+/** APPT_CTRL commands (the application table). */
+export const APPT_CMD = { ATTACH: 1, DETACH: 2, UPDATE: 3 } as const;
+/** CONN_CTRL commands (the connection table). */
+export const CONN_CMD = { OPEN: 1, CLOSE: 2 } as const;
+/** Connection kinds (CONN_KIND bits 0..7). */
+export const CONN_KIND = { EXACT: 0, LISTEN: 1, RAW: 2 } as const;
+/** CONN_KIND bit 16: the addresses are IPv6 (else IPv4 in word 0). */
+export const CONN_KIND_IPV6 = 1 << 16;
+/** Notification kinds in an application's notification queue. */
+export const NOTIFY_KIND = { QUEUE_RX: 1, GENERATION: 2, CONN_RX: 3, CONN_TX_DRAINED: 4 } as const;
 
 /** Device error codes (ERROR_CODE); ERROR_ARG0/ARG1 carry the details named here. */
 export const ERR = {
@@ -103,6 +122,12 @@ export const ERR = {
   UPLOAD_OVERFLOW: 17, // arg0 byte address, arg1 PROG_LENGTH — program data past the announced length
   VM_REFUSED: 18, // arg0 instruction index — the overlay core refused the program (an opcode it cannot run)
   SLOT_BUSY: 19, // the shadow slot is being loaded and must be reset first
+  APP_TABLE_FULL: 20, // arg0 capacity — every application id is attached
+  NO_APP: 21, // arg0 application — APPT_SELECT (or CONN_APP) names no attached application
+  CONN_TABLE_FULL: 22, // arg0 capacity — the connection table holds CONN_CAPACITY connections
+  QUEUE_MEMORY: 23, // arg0 bytes the rings need, arg1 bytes free — queue memory exhausted
+  CONN_EXISTS: 24, // arg0 connection — a connection with the same key (5-tuple, or listening address) is open
+  NO_CONN: 25, // arg0 connection — CONN_SELECT names no open connection
 } as const;
 export type ErrorCode = (typeof ERR)[keyof typeof ERR];
 
@@ -127,6 +152,12 @@ export const ERROR_TEXT: Record<number, string> = {
   [ERR.UPLOAD_OVERFLOW]: "program data past the announced image length",
   [ERR.VM_REFUSED]: "the overlay core cannot run this program",
   [ERR.SLOT_BUSY]: "the shadow slot is busy",
+  [ERR.APP_TABLE_FULL]: "the application table is full",
+  [ERR.NO_APP]: "no such application is attached",
+  [ERR.CONN_TABLE_FULL]: "the connection table is full",
+  [ERR.QUEUE_MEMORY]: "not enough queue memory for the connection's rings",
+  [ERR.CONN_EXISTS]: "a connection with this key is already open",
+  [ERR.NO_CONN]: "no such connection is open",
 };
 
 /** Verifier rules by number (ERROR_ARG1 of VERIFY_FAILED, PROG_REJECT_RULE). */
@@ -171,16 +202,36 @@ export const STATS = [
 ] as const;
 export type StatName = (typeof STATS)[number][0];
 
+/**
+ * Statistics of the process view (CAPS.CONNECTIONS), 64 bits each at OS_STAT_BASE + 8·i, latched with the others by
+ * STATS_LATCH. They break down packets the STATS above count (steered and steer_fallback are accepted ingress
+ * packets; ring_overflow is in dropped) or count what never reaches the overlay (tx_refused).
+ */
+export const OS_STATS = [
+  ["steered", "accepted ingress packets the connection table steered into a connection's receive ring"],
+  ["steer_fallback", "accepted ingress packets no connection matched: delivered to the kernel's own stack (the fallback)"],
+  ["ring_overflow", "of dropped: packets for a connection whose receive ring was full"],
+  ["tx_packets", "packets applications posted on transmit rings that entered the overlay (egress policy)"],
+  ["tx_sent", "of those, sent to the wire (the egress policy accepted them)"],
+  ["tx_refused", "transmit descriptors refused before the overlay: empty, or addresses/ports that are not the connection's own (forged)"],
+  ["notifications", "entries written to applications' notification queues"],
+  ["notify_overflows", "notifications lost because an application's queue was full (its waiters are still woken)"],
+  ["interrupts", "interrupts raised to the kernel for armed notification queues"],
+] as const;
+export type OsStatName = (typeof OS_STATS)[number][0];
+
 const R = <N extends string>(name: N, offset: number, access: Access, block: string, meaning: string, extra: Pick<RegisterSpec, "count" | "reset"> = {}): RegisterSpec & { readonly name: N } => ({ ...extra, name, offset, access, block, meaning });
 
 /** Offset of the first statistic (see STATS). */
 export const STAT_BASE = 0x0780;
+/** Offset of the first process-view statistic (see OS_STATS). */
+export const OS_STAT_BASE = 0x0d80;
 
 export const KERNEL_REGISTERS = [
   // identification
   R("ID", 0x000, "ro", "identification", `0x${DEVICE_ID.toString(16)} ("KOPI")`, { reset: DEVICE_ID }),
   R("VERSION", 0x004, "ro", "identification", "register-map version: major in bits 16..31, minor in 0..15", { reset: MAP_VERSION }),
-  R("CAPS", 0x008, "ro", "identification", "capability bits: 0 exact, 1 lpm, 2 range, 3 ternary tables, 4 flow table, 5 capture ring, 6 application pages, 7 trace port, 8 rollback"),
+  R("CAPS", 0x008, "ro", "identification", "capability bits: 0 exact, 1 lpm, 2 range, 3 ternary tables, 4 flow table, 5 capture ring, 6 application pages, 7 trace port, 8 rollback, 9 application and connection tables (connection pages, steering, interrupts)"),
   R("CLOCK_MHZ", 0x00c, "ro", "identification", "overlay clock the timing model assumes, MHz"),
   R("CORES", 0x010, "ro", "identification", "overlay cores working in parallel on the packet stream"),
   R("INSN_MEM_WORDS", 0x014, "ro", "identification", "instruction memory of one program slot, in 64-bit words"),
@@ -259,6 +310,42 @@ export const KERNEL_REGISTERS = [
   R("QUEUE_SELECT", 0xa00, "rw", "queue", "queue number the QUEUE_ registers address", { reset: 0 }),
   R("QUEUE_APP", 0xa04, "rw", "queue", "application bound to the selected queue (0: none — its packets are dropped and counted)", { reset: 0 }),
   R("QUEUE_DEPTH", 0xa08, "ro", "queue", "packets of the selected queue waiting in its application's ring"),
+  // application table (the process view: owner.* of every packet comes from here)
+  R("APPT_SELECT", 0xb00, "rw", "application table", "application id (1…APP_PAGES−1) the APPT_ registers address; a write copies its entry into PID … SHADOW_CGROUP", { reset: 0 }),
+  R("APPT_PID", 0xb04, "rw", "application table", "process id (staged for ATTACH / UPDATE)", { reset: 0 }),
+  R("APPT_UID", 0xb08, "rw", "application table", "user id (0 … 0xfffffffe)", { reset: 0 }),
+  R("APPT_GID", 0xb0c, "rw", "application table", "group id (0 … 0xfffffffe)", { reset: 0 }),
+  R("APPT_CMD", 0xb10, "rw", "application table", "command name as the id the active program interned (owner.cmd; 0: a name the program does not use)", { reset: 0 }),
+  R("APPT_CGROUP", 0xb14, "rw", "application table", "cgroup path as the id the active program interned (owner.cgroup)", { reset: 0 }),
+  R("APPT_SHADOW_CMD", 0xb18, "rw", "application table", "command id for the program in the shadow slot (its packets in flight, or a rollback)", { reset: 0 }),
+  R("APPT_SHADOW_CGROUP", 0xb1c, "rw", "application table", "cgroup id for the program in the shadow slot", { reset: 0 }),
+  R("APPT_CTRL", 0xb20, "wo", "application table", "1 ATTACH: a new entry from the staged values at the lowest free id (APPT_RESULT, APPT_SELECT); 2 DETACH the selected application — its connections, rings, queue bindings, notifications and owner entries go in this one write; 3 UPDATE the selected entry from the staged values"),
+  R("APPT_RESULT", 0xb24, "ro", "application table", "application id the last ATTACH gave", { reset: 0 }),
+  R("APPT_STATE", 0xb28, "ro", "application table", "selected application: 1 attached, 0 free"),
+  R("APPT_CONNS", 0xb2c, "ro", "application table", "connections the selected application has open"),
+  R("APPT_COUNT", 0xb30, "ro", "application table", "applications attached"),
+  R("APPT_CAPACITY", 0xb34, "ro", "application table", "applications the table holds (APP_PAGES − 1)"),
+  R("APPT_IRQ_ARM", 0xb38, "wo", "application table", "write the notification index the kernel has seen: arms one interrupt for the selected application (fires at once when APP_NOTIFY_HEAD differs; disarms when it fires)"),
+  R("APPT_IRQ_USECS", 0xb3c, "rw", "application table", "interrupt moderation of the selected application: µs an interrupt may wait after the first notification (0: at once; ≤ 1000000)"),
+  R("APPT_IRQ_FRAMES", 0xb40, "rw", "application table", "interrupt moderation: notifications that fire the interrupt before APPT_IRQ_USECS passes (1 … 65535)"),
+  R("APPT_IRQ_COUNT", 0xb44, "ro", "application table", "interrupts raised for the selected application"),
+  // connection table (steering: exact match on the 5-tuple)
+  R("CONN_SELECT", 0xc00, "rw", "connection table", "connection id (1…CONN_CAPACITY) the CONN_ registers address; a write copies its fields into KIND … TX_SLOTS", { reset: 0 }),
+  R("CONN_KIND", 0xc04, "rw", "connection table", "bits 0..7 kind (0 exact 5-tuple, 1 listening: remote any, 2 raw: no steering, any frame on transmit), 8..15 IP protocol, bit 16 IPv6 addresses", { reset: 0 }),
+  R("CONN_APP", 0xc08, "rw", "connection table", "application that owns the connection", { reset: 0 }),
+  R("CONN_LADDR", 0xc10, "rw", "connection table", "local address: IPv4 in word 0, IPv6 most significant word first (listening: 0 for any address)", { count: 4, reset: 0 }),
+  R("CONN_RADDR", 0xc20, "rw", "connection table", "remote address (exact connections)", { count: 4, reset: 0 }),
+  R("CONN_PORTS", 0xc30, "rw", "connection table", "local port in bits 16..31, remote port in bits 0..15", { reset: 0 }),
+  R("CONN_RX_SLOTS", 0xc34, "rw", "connection table", "receive-ring descriptors (a power of two, 2 … 4096; 0: the default)", { reset: 0 }),
+  R("CONN_TX_SLOTS", 0xc38, "rw", "connection table", "transmit-ring descriptors (a power of two, 2 … 4096; 0: the default)", { reset: 0 }),
+  R("CONN_CTRL", 0xc3c, "wo", "connection table", "1 OPEN a connection from the staged fields: its key enters the steering table, its rings come out of queue memory, its page becomes live (id in CONN_RESULT and CONN_SELECT); 2 CLOSE the selected connection"),
+  R("CONN_RESULT", 0xc40, "ro", "connection table", "connection id the last OPEN gave", { reset: 0 }),
+  R("CONN_STATE", 0xc44, "ro", "connection table", "selected connection: 1 open, 0 free"),
+  R("CONN_COUNT", 0xc48, "ro", "connection table", "connections open"),
+  R("CONN_CAPACITY", 0xc4c, "ro", "connection table", "connections the table holds"),
+  R("QMEM_BYTES", 0xc50, "ro", "connection table", "queue memory: host memory reserved for connection rings, bytes (2048 per descriptor)"),
+  R("QMEM_FREE", 0xc54, "ro", "connection table", "queue memory not given to a ring"),
+  R("OS_STAT", OS_STAT_BASE, "ro", "connection table", "latched process-view statistics, 64 bits each: low word at OS_STAT + 8·i, high word at + 4 (order in OS_STATS)", { count: 2 * OS_STATS.length }),
 ] as const;
 export type KernelRegisterName = (typeof KERNEL_REGISTERS)[number]["name"];
 
@@ -272,8 +359,28 @@ export const APP_REGISTERS = [
   R("APP_NOTIFY_TAIL", 0x014, "rw", "application page", "consumer index of the notification queue"),
   R("APP_VIOLATIONS", 0x018, "ro", "application page", "accesses by this application refused because they reached outside this page"),
   R("APP_ACTIVE_GEN", 0x01c, "ro", "application page", "generation of the active policy (read-only view)"),
+  R("APP_NOTIFY_DROPS", 0x020, "ro", "application page", "notifications lost because the queue was full (a change wakes waiters like a new entry)"),
+  R("APP_ATTACHED", 0x024, "ro", "application page", "1 while the application table holds this application"),
 ] as const;
 export type AppRegisterName = (typeof APP_REGISTERS)[number]["name"];
+
+/** Registers of one connection page, at CONN_PAGE_BASE + conn × CONN_PAGE_SIZE + offset. */
+export const CONN_REGISTERS = [
+  R("CP_ID", 0x000, "ro", "connection page", "the connection id this page belongs to"),
+  R("CP_APP", 0x004, "ro", "connection page", "the application that owns it"),
+  R("CP_RX_HEAD", 0x008, "ro", "connection page", "producer index of the receive ring: packets the NIC steered here"),
+  R("CP_RX_TAIL", 0x00c, "rw", "connection page", "consumer index: how far the application has read (tail ≤ value ≤ head)"),
+  R("CP_RX_DROPS", 0x010, "ro", "connection page", "packets for this connection lost because its receive ring was full"),
+  R("CP_RX_SLOTS", 0x014, "ro", "connection page", "receive-ring descriptors"),
+  R("CP_TX_HEAD", 0x018, "ro", "connection page", "transmit completions: descriptors the NIC has finished (sent, dropped by policy, or refused)"),
+  R("CP_TX_TAIL", 0x01c, "rw", "connection page", "doorbell: the application writes the index past its last posted descriptor (tail ≤ value ≤ head + slots); the NIC fetches them"),
+  R("CP_TX_SLOTS", 0x020, "ro", "connection page", "transmit-ring descriptors"),
+  R("CP_TX_SENT", 0x024, "ro", "connection page", "transmitted packets the egress policy accepted"),
+  R("CP_TX_DROPPED", 0x028, "ro", "connection page", "transmitted packets the egress policy dropped or rejected"),
+  R("CP_TX_REFUSED", 0x02c, "ro", "connection page", "descriptors refused before the policy: empty, or a frame whose addresses and ports are not this connection's"),
+  R("CP_RX_PACKETS", 0x030, "ro", "connection page", "packets steered into the receive ring"),
+] as const;
+export type ConnRegisterName = (typeof CONN_REGISTERS)[number]["name"];
 
 function constants(list: readonly RegisterSpec[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -287,9 +394,22 @@ export const REG = constants(KERNEL_REGISTERS) as Readonly<Record<KernelRegister
 /** Application-page register offsets (relative to the page) by name. */
 export const APP_REG = constants(APP_REGISTERS) as Readonly<Record<AppRegisterName, number>>;
 
+/** Connection-page register offsets (relative to the page) by name. */
+export const CONN_REG = constants(CONN_REGISTERS) as Readonly<Record<ConnRegisterName, number>>;
+
 /** BAR0 offset of an application page. */
 export function appPageOffset(app: number): number {
   return APP_PAGE_BASE + app * APP_PAGE_SIZE;
+}
+
+/** BAR0 offset of a connection page. */
+export function connPageOffset(conn: number): number {
+  return CONN_PAGE_BASE + conn * CONN_PAGE_SIZE;
+}
+
+/** Offset of process-view statistic `name`'s low word. */
+export function osStatOffset(name: OsStatName): number {
+  return OS_STAT_BASE + 8 * OS_STATS.findIndex(([n]) => n === name);
 }
 
 /** Offset of statistic `name`'s low word (its high word is 4 bytes on). */
@@ -306,6 +426,10 @@ export function appRegisterAt(offset: number): RegisterSpec | undefined {
   return APP_BY_OFFSET.get(offset);
 }
 
+export function connRegisterAt(offset: number): RegisterSpec | undefined {
+  return CONN_BY_OFFSET.get(offset);
+}
+
 const KERNEL_BY_OFFSET = new Map<number, { spec: RegisterSpec; word: number }>();
 for (const spec of KERNEL_REGISTERS) {
   for (let w = 0; w < (spec.count ?? 1); w++) {
@@ -315,10 +439,17 @@ for (const spec of KERNEL_REGISTERS) {
   }
 }
 const APP_BY_OFFSET = new Map<number, RegisterSpec>(APP_REGISTERS.map((r) => [r.offset, r] as const));
+const CONN_BY_OFFSET = new Map<number, RegisterSpec>(CONN_REGISTERS.map((r) => [r.offset, r] as const));
 
-/** Register name for messages: `TBL_KEY[3]`, `COMMIT`, `app 5 APP_RX_TAIL`. */
+/** Register name for messages: `TBL_KEY[3]`, `COMMIT`, `app 5 APP_RX_TAIL`, `conn 9 CP_TX_TAIL`. */
 export function registerName(offset: number): string {
-  if (offset >= APP_PAGE_BASE && offset < BAR0_SIZE) {
+  if (offset >= CONN_PAGE_BASE && offset < BAR0_SIZE) {
+    const conn = Math.floor((offset - CONN_PAGE_BASE) / CONN_PAGE_SIZE);
+    const rel = (offset - CONN_PAGE_BASE) % CONN_PAGE_SIZE;
+    const r = CONN_BY_OFFSET.get(rel);
+    return `conn ${conn} ${r ? r.name : `+0x${rel.toString(16)}`}`;
+  }
+  if (offset >= APP_PAGE_BASE && offset < APP_PAGE_BASE + APP_PAGES * APP_PAGE_SIZE) {
     const app = Math.floor((offset - APP_PAGE_BASE) / APP_PAGE_SIZE);
     const r = APP_BY_OFFSET.get((offset - APP_PAGE_BASE) % APP_PAGE_SIZE);
     return `app ${app} ${r ? r.name : `+0x${((offset - APP_PAGE_BASE) % APP_PAGE_SIZE).toString(16)}`}`;

@@ -52,6 +52,8 @@ export class NicHost {
   private pending: { deadline: number; generation: number; previous: HostState | null; timer: NodeJS.Timeout } | undefined;
   private closed = false;
   private readonly log: (line: string) => void;
+  /** called after every kernel transaction and state change (hostctl/apps keeps owner name ids in step) */
+  private readonly changeListeners = new Set<() => void>();
 
   private constructor(
     readonly device: NicDevice,
@@ -76,6 +78,8 @@ export class NicHost {
     if (update && (requester !== KERNEL || update.expectRevision !== this.revision)) return { reads: [], executed: 0, writes: 0, revision: this.revision, conflict: true };
     const previous = this.state;
     const r = executeTransaction(this.device, ops, requester);
+    // a transmit doorbell (an application's, too) puts packets in the FIFO: the pump takes them
+    if (this.device.pending > 0) this.schedulePump();
     if (update && !r.error) {
       this.state = update.state ? { ...update.state, generation: this.device.read32(REG.ACTIVE_GEN) } : null;
       if (this.state && update.carryCounters?.length) this.carry(this.state, update.carryCounters);
@@ -84,7 +88,26 @@ export class NicHost {
       else if (this.pending) this.disarm();
       this.persist();
     }
+    if (requester === KERNEL) this.changed();
     return { ...r, revision: this.revision };
+  }
+
+  /**
+   * Listen for kernel transactions and host-state changes; the listener runs synchronously, before any packet
+   * is processed after the change (so it can complete a commit's bookkeeping atomically). Returns a remover.
+   */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const l of this.changeListeners) l();
+  }
+
+  /** Make sure the receive pump runs (packets were put in the FIFO other than by inject). */
+  kick(): void {
+    if (this.device.pending > 0) this.schedulePump();
   }
 
   /** Fold the replaced (now shadow) program's final counts of `ids` into the state's carried-over counts. */
@@ -207,6 +230,7 @@ export class NicHost {
     this.state = p.previous ? { ...p.previous, generation, changedAt: new Date().toISOString() } : null;
     this.revision++;
     this.persist();
+    this.changed();
     this.log(`load --confirm: not confirmed in time; rolled back to the previous program (generation ${generation})`);
   }
 

@@ -10,6 +10,8 @@ import { dirname } from "node:path";
 import { KERNEL, PacketPortError } from "../../fpga-model/nic-device.js";
 import type { AppRecord, CaptureRecord } from "../../fpga-model/packets.js";
 import { APP_PAGES } from "../../fpga-model/registers.js";
+import { isAppsOp, serveApps } from "../apps/ops.js";
+import { AppsError } from "../apps/service.js";
 import { checkHostState, HostStateError } from "../driver/host-state.js";
 import { decodeTransaction } from "../driver/transaction.js";
 import type { StateUpdate } from "../driver/transport.js";
@@ -254,6 +256,20 @@ export class NicServer {
         setImmediate(() => this.options.onShutdown?.());
         return [{}];
       default:
+        // applications and connections (hostctl/apps): attach, detach, list, open, close, push, read, wait
+        if (isAppsOp(op)) {
+          const who = {
+            role: conn.role,
+            app: conn.app,
+            onClose: (fn: () => void) => {
+              conn.socket.once("close", fn);
+              return () => void conn.socket.off("close", fn);
+            },
+          };
+          return serveApps(host, who, op, h, frame.body).catch((e: unknown) => {
+            throw e instanceof AppsError ? new RequestError(e.code, e.message) : e;
+          });
+        }
         throw new RequestError("unknown-op", `unknown op ${JSON.stringify(op)}`);
     }
   }

@@ -5,7 +5,7 @@
  * thing whichever way it travels. The binary encoding is the socket protocol's (hostctl/daemon/PROTOCOL.md).
  */
 import { KERNEL, type NicDevice } from "../../fpga-model/nic-device.js";
-import { APP_PAGE_BASE, APP_PAGE_SIZE, ERR, REG } from "../../fpga-model/registers.js";
+import { ERR, REG } from "../../fpga-model/registers.js";
 
 export const OP_READ = 0;
 export const OP_WRITE = 1;
@@ -127,8 +127,8 @@ export function executeTransaction(device: NicDevice, ops: readonly { kind: numb
         };
       }
     } else {
-      const page = APP_PAGE_BASE + requester * APP_PAGE_SIZE;
-      const inside = op.offset >= page && op.offset < page + APP_PAGE_SIZE;
+      // its own page, or the page of a connection it owns (the pages the kernel maps into it)
+      const inside = device.mapsOffset(requester, op.offset);
       if (op.kind === OP_READ) {
         reads.push(device.read32(op.offset, requester));
         refused = !inside;
