@@ -163,6 +163,10 @@ export const FIELD_TABLE: readonly FieldSpec[] = [
   // connection tracking, filled by the NIC's flow table when the program reads it
   { name: "ct.state", bits: 8, meaning: "conntrack state of the packet: invalid 1, established 2, related 4, new 8, untracked 64 (CT_STATE)" },
   { name: "meta.log", bits: 32, writable: true, meaning: "log request: 0 none, else 1 + the index of the policy's log statement" },
+  // scheduler events (runtime/sched/README.md): set by the queue model before a scheduler program runs
+  { name: "sched.event", bits: 8, meaning: "scheduler event: 0 enqueue (a packet arrives), 1 dequeue (the link asks for a packet); 0 outside the scheduler" },
+  { name: "sched.now", bits: 64, meaning: "time of the scheduler event in ns (virtual or NIC clock); 0 outside the scheduler" },
+  { name: "pkt.priority", bits: 32, meaning: "the packet's priority as the host gave it (skb->priority, SO_PRIORITY), for tc's priomap; 0 when not given" },
 ];
 
 export interface FieldInfo extends FieldSpec {

@@ -20,4 +20,8 @@ export const LIMITS = {
   tableEntries: 1 << 20,
   /** application queues a `queue N` verdict may name */
   queues: 65536,
+  /** scheduler state memory (`sld`/`sst`), in 64-bit words, at most; the NIC configures the size it lays out */
+  schedStateWords: 1 << 21,
+  /** queues of the scheduler's queue model (`qlen` … `qdrop`), at most: what a `queue N` verdict can name */
+  schedQueues: 65536,
 } as const;

@@ -29,7 +29,7 @@ export type OperandKind =
   | "mem" // raw packet address [base + rb + imm]: base in off bits 0..3, bit 4 = indexed by slot b
   | "verdict"; // verdict encoding: imm (see verdicts.ts)
 
-export type OpClass = "alu" | "load" | "jump" | "exit" | "counter" | "meta" | "table";
+export type OpClass = "alu" | "load" | "jump" | "exit" | "counter" | "meta" | "table" | "sched";
 
 /** Table kinds, as both the image and the lookup opcodes name them. */
 export const TABLE_KINDS = ["exact", "lpm", "range", "ternary"] as const;
@@ -116,6 +116,22 @@ function buildTable(): OpcodeSpec[] {
     t.push({ code: 0x80 + i, mnemonic: `lookup.${kind}`, operands: ["rd", "table"], cls: "table", cycles: lookupCycles[kind], meaning: `rd = value of the ${kind} table's matching entry for the key its declaration builds from header fields; ${LOOKUP_MISS_TEXT} on a miss`, tableKind: kind, needsHeaders: true });
   });
   t.push({ code: 0x90, mnemonic: "limit", operands: ["rd", "const"], cls: "meta", cycles: 3, meaning: "rd = 1 if the token bucket the constant describes has a token (taking it), else 0; constant bits 0..31 burst, 32..63 tokens per interval, 64..95 interval in ms, 96..127 bucket id (each bucket keeps its own state)" });
+  // scheduler side (runtime/sched/README.md): state memory, queue model, flow hash. Queue numbers past the queue
+  // memory read as empty queues, state indexes past the state memory read 0 and ignore stores: no fault, so a
+  // scheduler program's worst case is its static cycle count.
+  t.push({ code: 0xa0, mnemonic: "sld", operands: ["rd", "rs", "imm"], cls: "sched", cycles: 2, meaning: "rd = scheduler state word [rs + imm] (64-bit words, zero after a load; past the state memory reads 0)" });
+  t.push({ code: 0xa1, mnemonic: "sst", operands: ["ra", "rs", "imm"], cls: "sched", cycles: 2, meaning: "scheduler state word [ra + imm] = rs (a store past the state memory is ignored)" });
+  t.push({ code: 0xa2, mnemonic: "min", operands: ["rd", "rs", "rt"], cls: "sched", cycles: 1, meaning: "rd = the smaller of rs and rt (unsigned)" });
+  t.push({ code: 0xa3, mnemonic: "max", operands: ["rd", "rs", "rt"], cls: "sched", cycles: 1, meaning: "rd = the larger of rs and rt (unsigned)" });
+  t.push({ code: 0xa4, mnemonic: "qlen", operands: ["rd", "rs"], cls: "sched", cycles: 2, meaning: "rd = packets in queue rs of the queue model (0 for a queue past the queue memory)" });
+  t.push({ code: 0xa5, mnemonic: "qbytes", operands: ["rd", "rs"], cls: "sched", cycles: 2, meaning: "rd = bytes (wire lengths) in queue rs" });
+  t.push({ code: 0xa6, mnemonic: "qhead", operands: ["rd", "rs"], cls: "sched", cycles: 2, meaning: "rd = wire length of the packet at the head of queue rs (0 when the queue is empty)" });
+  t.push({ code: 0xa7, mnemonic: "qtime", operands: ["rd", "rs"], cls: "sched", cycles: 2, meaning: "rd = enqueue time in ns of the packet at the head of queue rs (0 when the queue is empty)" });
+  t.push({ code: 0xa8, mnemonic: "qdrop", operands: ["ra", "imm"], cls: "sched", cycles: 3, meaning: "drop the head (imm 0) or tail (imm 1) packet of queue ra, counted as a drop of that queue; nothing when it is empty" });
+  t.push({ code: 0xa9, mnemonic: "qce", operands: ["rd", "rs"], cls: "sched", cycles: 2, meaning: "rd = 1 after marking the head packet of queue rs ECN CE when it is ECN-capable (ECT or CE), else 0" });
+  t.push({ code: 0xaa, mnemonic: "qmaxb", operands: ["rd", "rs", "imm"], cls: "sched", cycles: 4, meaning: "rd = the queue among rs … rs + imm − 1 holding the most bytes (the lowest on ties, rs when all are empty)" });
+  t.push({ code: 0xab, mnemonic: "qmaxp", operands: ["rd", "rs", "imm"], cls: "sched", cycles: 4, meaning: "rd = the queue among rs … rs + imm − 1 holding the most packets (the lowest on ties, rs when all are empty)" });
+  t.push({ code: 0xac, mnemonic: "fhash", operands: ["rd", "rs"], cls: "sched", cycles: 4, meaning: "rd = 32-bit hash of the packet's flow (IP addresses, protocol, ports; 0 for non-IP) perturbed by rs", needsHeaders: true });
   return t;
 }
 

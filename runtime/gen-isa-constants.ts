@@ -58,6 +58,24 @@ export function generate(): string {
   out.push(`export const OP_FLAGS: StaticArray<u16> = [${flags.join(", ")}];`);
   out.push("export const OPF_VALID: u16 = 1, OPF_TARGET: u16 = 2, OPF_FIELD: u16 = 4, OPF_WFIELD: u16 = 8, OPF_TABLE: u16 = 16, OPF_COUNTER: u16 = 32, OPF_COUNTERX: u16 = 64, OPF_CONST: u16 = 128, OPF_KPREFIX: u16 = 256, OPF_MEM: u16 = 512, OPF_VERDICT: u16 = 1024, OPF_EXIT: u16 = 2048, OPF_HEADERS: u16 = 4096, OPF_FALLS: u16 = 8192;");
   out.push("");
+  out.push("// registers each opcode reads and writes, from its operand kinds: bit 0 writes slot a (rd), 1 reads slot a (ra),");
+  out.push("// 2 reads slot b (rs), 3 reads off & 15 (rt), 4 reads slot b as an index (indexed mem when off has MEM_INDEXED,");
+  out.push("// counterx) — the VM's load-time register analysis (runtime/assembly/liveness.ts)");
+  const regs = new Array<number>(256).fill(0);
+  for (const o of OPCODES) {
+    let r = 0;
+    for (const k of o.operands) {
+      if (k === "rd") r |= 1;
+      else if (k === "ra") r |= 2;
+      else if (k === "rs") r |= 4;
+      else if (k === "rt") r |= 8;
+      else if (k === "mem" || k === "counterx") r |= 16;
+    }
+    regs[o.code] = r;
+  }
+  out.push(`export const OP_REGS: StaticArray<u8> = [${regs.join(", ")}];`);
+  out.push("export const OPR_WRITE_A: u8 = 1, OPR_READ_A: u8 = 2, OPR_READ_B: u8 = 4, OPR_READ_RT: u8 = 8, OPR_INDEX_B: u8 = 16;");
+  out.push("");
   out.push("// parsed-header vector: slot index of each field (128-bit fields take two slots, high half first)");
   for (const f of FIELDS) out.push(`export const F_${constName(f.name)}: i32 = ${f.slot}; // id ${f.id}, ${f.bits} bits${f.writable ? ", writable" : ""}`);
   out.push(`export const VECTOR_SLOTS: i32 = ${VECTOR_SLOTS};`);

@@ -91,6 +91,13 @@ export interface VMExports {
   vectorSlots(): number;
   basesPointer(): number;
   parseFrame(frame: number, caplen: number, wirelen: number, linktype: number): void;
+  packetSideInput(i: number, frame: number, cap: number, level: number): void;
+  packetDone(verdict: number): void;
+  limitAt(insn: number): bigint;
+  /** a scheduler instruction of the loaded program on register values (runtime/assembly/index.ts; the JIT) */
+  schedAt(insn: number, x: bigint, y: bigint): bigint;
+  usesTime(): number;
+  tracksFlows(): number;
 }
 
 /**

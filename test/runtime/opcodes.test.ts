@@ -391,6 +391,36 @@ describe("limit (token buckets, runtime/assembly/ratelimit.ts)", () => {
   });
 });
 
+describe("scheduler instructions (runtime/sched/README.md; test/qos has them at work)", () => {
+  it("sst and sld keep 64-bit words across packets; past the state memory a load reads 0 and a store is ignored", () => {
+    const src = ".counters 2\n mov r1, 5\n sld r2, r1, 3\n add r2, r2, 1\n sst r1, r2, 3\n count c0, r2\n mov r3, 0\n sub r3, r3, 1\n sst r3, r2, 0\n sld r4, r3, 0\n count c1, r4\n exit accept";
+    run(src, [tcp4Frame(), tcp4Frame(), tcp4Frame()]);
+    expect(vm.counters().bytes[0]).toBe(1n + 2n + 3n); // word 8 counts 1, 2, 3
+    expect(vm.counters().bytes[1]).toBe(0n);
+  });
+
+  it("min and max compare unsigned", () => {
+    expect(evalR0("mov r1, 7\n mov r2, 0\n sub r2, r2, 1\n min r0, r1, r2")).toBe(7n);
+    expect(evalR0("mov r1, 7\n mov r2, 0\n sub r2, r2, 1\n max r0, r1, r2")).toBe(M64);
+  });
+
+  it("queue reads see an empty queue model outside the scheduler; qdrop and qce change nothing there", () => {
+    for (const op of ["qlen", "qbytes", "qhead", "qtime", "qce"]) expect(evalR0(`mov r1, 3\n ${op} r0, r1`), op).toBe(0n);
+    expect(evalR0("mov r1, 3\n qmaxb r0, r1, 8")).toBe(3n); // all empty: the first
+    expect(evalR0("mov r1, 3\n qmaxp r0, r1, 8")).toBe(3n);
+    expect(evalR0("mov r1, 0\n qdrop r1, 0\n qdrop r1, 1\n qlen r0, r1")).toBe(0n);
+  });
+
+  it("fhash is a 32-bit flow hash: equal for a flow's packets, different across ports and seeds, 0 without IP", () => {
+    const h = (frame: Uint8Array, seed = 1) => evalR0(`mov r1, ${seed}\n fhash r0, r1`, frame);
+    expect(h(tcp4Frame(1000, 80))).toBe(h(tcp4Frame(1000, 80)));
+    expect(h(tcp4Frame(1000, 80))).not.toBe(h(tcp4Frame(1001, 80)));
+    expect(h(tcp4Frame(1000, 80), 1)).not.toBe(h(tcp4Frame(1000, 80), 2));
+    expect(h(tcp4Frame(1000, 80)) < 1n << 32n).toBe(true);
+    expect(h(ether(0x0806, arp(1, 1, 2, 3, 4)))).toBe(0n);
+  });
+});
+
 describe("cycles", () => {
   it("sum the cycles of the instructions executed, including the exit or the faulting one", () => {
     const src = "ldf r1, l4.dport\n jeq r1, 80, web\n div r2, r1, 3\n exit drop\nweb: lookup.exact r3, T\n exit accept";
