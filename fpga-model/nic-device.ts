@@ -10,6 +10,7 @@
  * after its in-flight packets are done.
  */
 import { CONSTANT_BYTES, HEADER_BYTES, LIMITS, TABLE_DECL_BYTES, TABLE_KINDS, VERDICT_KIND, WORD_BYTES } from "../overlay-isa/index.js";
+import type { TierRequest } from "../runtime/jit/index.js";
 import { OverlayVM, TableError, type BatchResult, type TableEntry } from "../runtime/vm.js";
 import { AppQueues } from "./app-queues.js";
 import { AppTable } from "./apps.js";
@@ -64,6 +65,8 @@ import { encodeEntry, keyBits } from "../runtime/table-entries.js";
 export const KERNEL = 0;
 
 export interface NicConfig {
+  /** engine that runs committed programs: "interpreter" (default, the reference), "jit" or "auto" */
+  tier?: TierRequest;
   clockMHz?: number;
   cores?: number;
   /** table memory budget of a slot, RAMB36 blocks */
@@ -187,7 +190,7 @@ export class NicDevice {
     this.clockMHz = config.clockMHz ?? DEFAULT_CLOCK_MHZ;
     this.cores = config.cores ?? DEFAULT_CORES;
     this.tableBlocks = config.tableBlocks ?? DEFAULT_TABLE_BLOCKS;
-    this.slots = [new ProgramSlot(0, vms[0]), new ProgramSlot(1, vms[1])];
+    this.slots = [new ProgramSlot(0, vms[0], config.tier), new ProgramSlot(1, vms[1], config.tier)];
     this.capture = new CaptureRing(config.captureSlots ?? 4096);
     this.apps = new AppQueues(APP_PAGES, config.appRingSlots ?? 1024, config.notifySlots ?? 256, (app, kind, arg) => this.notify(app, kind, arg));
     const connections = config.connections ?? DEFAULT_CONNECTIONS;

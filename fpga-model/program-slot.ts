@@ -5,6 +5,7 @@
  * ROLLBACK.
  */
 import { crc32, decodeImage, ImageError, verify, type ProgramImage, type VerifyResult } from "../overlay-isa/index.js";
+import { JitError, JitUnsupported, selectTier, type TierRequest } from "../runtime/jit/index.js";
 import { OverlayVM, ProgramRejected, VMError } from "../runtime/vm.js";
 import { ERR, PROG_STATE, VERIFY_RULES } from "./registers.js";
 import { resourcesOf } from "./timing.js";
@@ -30,9 +31,14 @@ export class ProgramSlot {
   /** the counter values latched by the last CNT_SELECT */
   snapshot: { packets: BigUint64Array; bytes: BigUint64Array } | undefined;
 
+  /** why an "auto" tier runs this slot's program on the interpreter (undefined when it runs compiled) */
+  tierFallback: string | undefined;
+
   constructor(
     readonly index: number,
     readonly vm: OverlayVM,
+    /** engine for loaded programs: the interpreter is the reference model, "jit" the host-speed tier */
+    readonly tier: TierRequest = "interpreter",
   ) {}
 
   get loaded(): boolean {
@@ -86,7 +92,9 @@ export class ProgramSlot {
     if (!resources.fits) return refuse(ERR.TABLE_MEMORY, resources.tableBlocks, budgetBlocks);
     try {
       this.vm.load(image);
+      this.tierFallback = selectTier(this.vm, this.tier).fallback;
     } catch (e) {
+      if (e instanceof JitUnsupported || e instanceof JitError) return refuse(ERR.VM_REFUSED, 0xffffffff);
       if (e instanceof ProgramRejected) {
         const first = e.errors[0];
         this.rejectIndex = first?.index ?? 0xffffffff;

@@ -28,7 +28,7 @@ export interface PacketFilter {
   matchMany(frames: Uint8Array[], wireLengths?: number[]): Uint8Array;
 }
 
-export type CompileFilter = (expression: string, options: { linktype: number }) => PacketFilter;
+export type CompileFilter = (expression: string, options: { linktype: number; tier?: "interpreter" | "jit" }) => PacketFilter;
 
 export interface LiveSourceOptions {
   snapshotLength: number;
@@ -57,6 +57,7 @@ class CaptureError extends Error {
 }
 
 interface RawOptions {
+  tier?: string;
   r?: string;
   w?: string;
   pcapng?: boolean;
@@ -111,6 +112,7 @@ export function registerCapture(program: Command, dependencies: CaptureDependenc
     .option("--nano", "nanosecond timestamps (printed, and in files written with -w)")
     .option("--time-stamp-precision <precision>", "micro or nano")
     .option("--print", "with -w: print the packets as well")
+    .option("--tier <tier>", "filter engine: interpreter (default; no start-up cost), jit (compiled to Wasm: faster per packet, ~1 s to start) or auto (jit, else the interpreter with a note)")
     .option("-P, --process", "print each packet's owning process (pid, user, command), as the NIC's application table knows it; pcapng files (-w --pcapng) record it as the packet comment")
     .action(async (words: string[], raw: RawOptions) => {
       const writeError = dependencies.writeError ?? ((text: string) => process.stderr.write(text));
@@ -316,10 +318,20 @@ async function runCapture(
     let filter: PacketFilter | undefined;
     if (expression.text.trim() !== "") {
       const compile = dependencies.compileFilter ?? (await packageFilterCompiler());
+      const tier = raw.tier ?? "interpreter";
+      if (tier !== "interpreter" && tier !== "jit" && tier !== "auto") throw new CaptureError(`--tier must be interpreter, jit or auto, got '${tier}'`);
       try {
-        filter = compile(expression.text, { linktype: source.dlt });
+        filter = compile(expression.text, { linktype: source.dlt, tier: tier === "auto" ? "jit" : tier });
       } catch (error) {
-        throw relocateFilterError(error, expression.file);
+        const jitRefused = error instanceof Error && /^Jit(Unsupported|Error)$/.test(error.name);
+        if (tier === "auto" && jitRefused) {
+          writeError(`hostctl: --tier auto runs the interpreter: ${(error as Error).message}\n`);
+          filter = compile(expression.text, { linktype: source.dlt, tier: "interpreter" });
+        } else if (jitRefused) {
+          throw new CaptureError((error as Error).message);
+        } else {
+          throw relocateFilterError(error, expression.file);
+        }
       }
     }
 

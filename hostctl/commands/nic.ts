@@ -9,6 +9,7 @@ import type { NicConfig } from "../../fpga-model/nic-device.js";
 import { SocketTransport } from "../daemon/client.js";
 import { NicHost } from "../daemon/nic-host.js";
 import { NicServer } from "../daemon/server.js";
+import { parseTierOption, TIER_HELP } from "../tier-option.js";
 import { addNicOption, defaultNicPath, parseInteger, toCliError } from "./nic-session.js";
 
 export interface NicStartOptions {
@@ -19,6 +20,7 @@ export interface NicStartOptions {
   tableBlocks?: string;
   flowCapacity?: string;
   captureSlots?: string;
+  tier?: string;
 }
 
 export interface RunningNic {
@@ -38,6 +40,7 @@ export function nicConfig(opts: NicStartOptions): NicConfig {
   if (opts.tableBlocks !== undefined) config.tableBlocks = parseInteger(opts.tableBlocks, "--table-blocks", 1, 1 << 20);
   if (opts.flowCapacity !== undefined) config.flowCapacity = parseInteger(opts.flowCapacity, "--flow-capacity", 1, 1 << 24);
   if (opts.captureSlots !== undefined) config.captureSlots = parseInteger(opts.captureSlots, "--capture-slots", 1, 1 << 20);
+  config.tier = parseTierOption(opts.tier, "interpreter");
   return config;
 }
 
@@ -78,6 +81,7 @@ export function registerNic(program: Command): void {
     .option("--table-blocks <n>", "table memory per program slot, in 36 Kib BRAM blocks (default 1024)")
     .option("--flow-capacity <n>", "flows the connection-tracking table holds (default 65536)")
     .option("--capture-slots <n>", "entries of the capture ring (default 4096)")
+    .option("--tier <tier>", `${TIER_HELP} (default interpreter)`)
     .action(async (opts: NicStartOptions) => {
       const log = (line: string) => process.stderr.write(`hostctl nic: ${line}\n`);
       let running: RunningNic;

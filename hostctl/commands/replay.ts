@@ -11,7 +11,9 @@ import { compilePolicy, type CompiledPolicy, type PolicyFormat } from "../../com
 import { OwnerTable, type FlowKey, type HostDescription, type OwnerFields } from "../../compiler/policy/host.js";
 import { countersJson, formatListing, formatSaveCounters, type Counter } from "../../compiler/policy/listing.js";
 import type { TableImage } from "../../compiler/policy/tables.js";
+import { JitError, JitUnsupported, selectTier, type TierChoice } from "../../runtime/jit/index.js";
 import { OverlayVM, type TableEntry } from "../../runtime/vm.js";
+import { parseTierOption, TIER_HELP } from "../tier-option.js";
 import { CaptureFileError, CaptureFileReader } from "../pcap/index.js";
 import { CliError } from "../errors.js";
 import { readText } from "../files.js";
@@ -159,6 +161,7 @@ export interface ReplayCommandOptions {
   host?: string;
   json?: boolean;
   saveCounters?: boolean;
+  tier?: string;
 }
 
 export function readCapture(path: string): { packets: ReplayPacket[]; linktype: number } {
@@ -184,6 +187,7 @@ export function readCapture(path: string): { packets: ReplayPacket[]; linktype: 
 /** The whole `hostctl replay`: returns what it prints. */
 export async function runReplay(opts: ReplayCommandOptions): Promise<{ stdout: string; compiled: CompiledPolicy; result: ReplayResult }> {
   if (opts.direction !== undefined && opts.direction !== "ingress" && opts.direction !== "egress") throw new CliError(`--direction must be ingress or egress, not '${opts.direction}'`);
+  const tier = parseTierOption(opts.tier, "interpreter");
   const format: PolicyFormat = policyFormat(opts.format, opts.policy);
   const host = loadHost(opts.host);
   const name = opts.policy === "-" ? "<stdin>" : opts.policy;
@@ -191,6 +195,14 @@ export async function runReplay(opts: ReplayCommandOptions): Promise<{ stdout: s
   const { packets, linktype } = readCapture(opts.read);
   const vm = await OverlayVM.create();
   loadIntoVm(vm, compiled);
+  let choice: TierChoice;
+  try {
+    choice = selectTier(vm, tier);
+  } catch (e) {
+    if (e instanceof JitUnsupported || e instanceof JitError) throw new CliError(e.message);
+    throw e;
+  }
+  if (choice.fallback) process.stderr.write(`hostctl: --tier auto runs the interpreter: ${choice.fallback}\n`);
   const result = replayPackets(vm, compiled, packets, { direction: opts.direction as "ingress" | "egress" | undefined, host, linktype });
   let stdout: string;
   if (opts.json) stdout = JSON.stringify({ policy: name, capture: opts.read, packets: packets.length, ...countersJson(compiled.ir, result.counters) }, null, 2) + "\n";
@@ -210,6 +222,7 @@ export function registerReplay(program: Command): void {
     .option("--host <HOST.json>", "host description: addresses, users, applications and the ports they own")
     .option("--json", "print the counters as JSON")
     .option("--save-counters", "print the counters as iptables-save -c does")
+    .option("--tier <tier>", `${TIER_HELP} (default interpreter)`)
     .addHelpText("after", "\nExample:\n  hostctl replay --policy examples/policies/port-partition.kopi --host examples/policies/port-partition.host.json -r traffic.pcap")
     .action(async (opts: ReplayCommandOptions) => {
       const { stdout } = await runReplay(opts);
