@@ -14,6 +14,7 @@ import type { TierRequest } from "../runtime/jit/index.js";
 import { OverlayVM, TableError, type BatchResult, type TableEntry } from "../runtime/vm.js";
 import { AppQueues } from "./app-queues.js";
 import { AppTable } from "./apps.js";
+import { EgressLink } from "./egress-link.js";
 import { CaptureRing } from "./capture-ring.js";
 import { ConnectionTable, KEY_WORDS, Tuple, type Connection } from "./connections.js";
 import { DISPOSITION, emptyOutcome, type AppNotification, type AppRecord, type BatchOutcome, type CaptureRecord, type ConnRecord, type PacketBatch } from "./packets.js";
@@ -139,6 +140,8 @@ export class NicDevice {
   private readonly appTable = new AppTable(APP_PAGES - 1);
   private readonly conns: ConnectionTable;
   private readonly qmem: QueueMemory;
+  /** the egress port: qdisc and link (egress-link.ts) */
+  readonly egress: EgressLink;
   private readonly defaultRingSlots: number;
   private readonly nowUs: () => number;
   private readonly tuple = new Tuple();
@@ -186,7 +189,8 @@ export class NicDevice {
   private connRxSlots = 0;
   private connTxSlots = 0;
 
-  private constructor(vms: [OverlayVM, OverlayVM], config: NicConfig) {
+  private constructor(vms: [OverlayVM, OverlayVM], egress: EgressLink, config: NicConfig) {
+    this.egress = egress;
     this.clockMHz = config.clockMHz ?? DEFAULT_CLOCK_MHZ;
     this.cores = config.cores ?? DEFAULT_CORES;
     this.tableBlocks = config.tableBlocks ?? DEFAULT_TABLE_BLOCKS;
@@ -205,11 +209,11 @@ export class NicDevice {
   }
 
   static async create(config: NicConfig = {}): Promise<NicDevice> {
-    return new NicDevice([await OverlayVM.create(), await OverlayVM.create()], config);
+    return new NicDevice([await OverlayVM.create(), await OverlayVM.create()], await EgressLink.create(), config);
   }
 
   static createSync(config: NicConfig = {}): NicDevice {
-    return new NicDevice([OverlayVM.createSync(), OverlayVM.createSync()], config);
+    return new NicDevice([OverlayVM.createSync(), OverlayVM.createSync()], EgressLink.createSync(), config);
   }
 
   private get active(): ProgramSlot {
@@ -479,7 +483,7 @@ export class NicDevice {
       case "VERSION":
         return MAP_VERSION;
       case "CAPS":
-        return CAPS.EXACT | CAPS.LPM | CAPS.RANGE | CAPS.TERNARY | CAPS.FLOW_TABLE | CAPS.CAPTURE_RING | CAPS.APP_PAGES | CAPS.TRACE_PORT | CAPS.ROLLBACK | CAPS.CONNECTIONS;
+        return CAPS.EXACT | CAPS.LPM | CAPS.RANGE | CAPS.TERNARY | CAPS.FLOW_TABLE | CAPS.CAPTURE_RING | CAPS.APP_PAGES | CAPS.TRACE_PORT | CAPS.ROLLBACK | CAPS.CONNECTIONS | CAPS.EGRESS_QDISC;
       case "CLOCK_MHZ":
         return this.clockMHz;
       case "CORES":
@@ -665,7 +669,7 @@ export class NicDevice {
       case "OS_STAT":
         return this.osLatched[word]!;
       default:
-        return 0;
+        return name.startsWith("EG_") ? this.egress.read(name) : 0;
     }
   }
 
@@ -848,8 +852,14 @@ export class NicDevice {
         return true;
       case "CONN_CTRL":
         return this.connCommand(value, offset);
-      default:
-        return this.fail(ERR.READ_ONLY, offset);
+      default: {
+        if (!name.startsWith("EG_")) return this.fail(ERR.READ_ONLY, offset);
+        const r = this.egress.write(name, value);
+        // BAD_VALUE and READ_ONLY name the register; the other refusals carry the egress block's details
+        if (r === true) return true;
+        if (r.code === ERR.BAD_VALUE || r.code === ERR.READ_ONLY) return this.fail(r.code, offset, value);
+        return this.fail(r.code, r.arg0 ?? 0, r.arg1 ?? 0);
+      }
     }
   }
 
@@ -1543,6 +1553,8 @@ export class NicDevice {
         disposition = mirrored ? DISPOSITION.mirroredOnly : DISPOSITION.dropped;
       }
       this.bump(disposition === DISPOSITION.accepted ? "accepted" : disposition === DISPOSITION.queued ? "queued" : disposition === DISPOSITION.mirroredOnly ? "mirrored_only" : "dropped");
+      // an accepted egress packet leaves through the egress scheduler and link (egress-link.ts)
+      if (dir === 1 && disposition === DISPOSITION.accepted) this.egress.transmit(frames[i]!, len, owners?.subarray(6 * i, 6 * i + 6), r.marks[i]!, times[i]!);
       if (sub.tx) this.transmitted(sub.tx, !fault && kind === VERDICT_KIND.accept);
       out.verdicts[at] = verdict;
       out.marks[at] = r.marks[i]!;

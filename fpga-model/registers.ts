@@ -28,7 +28,7 @@ export interface RegisterSpec {
 export const DEVICE_ID = 0x49504f4b;
 /** Register-map version: major in bits 16..31, minor in 0..15. A driver refuses a major it does not know. */
 export const MAP_VERSION_MAJOR = 1;
-export const MAP_VERSION_MINOR = 0;
+export const MAP_VERSION_MINOR = 1; // 1.1: the egress scheduler block (CAPS bit 10)
 export const MAP_VERSION = (MAP_VERSION_MAJOR << 16) | MAP_VERSION_MINOR;
 
 export const APP_PAGE_BASE = 0x10000;
@@ -60,6 +60,8 @@ export const CAPS = {
   ROLLBACK: 1 << 8,
   /** application and connection tables, connection pages, steering, interrupts */
   CONNECTIONS: 1 << 9,
+  /** the egress scheduler: a loadable qdisc in front of a modeled egress link (EG_ registers) */
+  EGRESS_QDISC: 1 << 10,
 } as const;
 
 /** Bits of STATUS. */
@@ -97,6 +99,47 @@ export const CONN_CMD = { OPEN: 1, CLOSE: 2 } as const;
 export const CONN_KIND = { EXACT: 0, LISTEN: 1, RAW: 2 } as const;
 /** CONN_KIND bit 16: the addresses are IPv6 (else IPv4 in word 0). */
 export const CONN_KIND_IPV6 = 1 << 16;
+/** EG_CTRL commands (the egress scheduler's shadow qdisc slot). */
+export const EG_CMD = { RESET: 1, LOAD: 2 } as const;
+/** EG_NAME_SELECT bit that addresses the shadow qdisc's owner names instead of the active one's. */
+export const EG_NAME_SHADOW = 1 << 8;
+/** Link rate after reset, kbit/s (100 Gbit/s). */
+export const EG_DEFAULT_LINK_KBIT = 100_000_000;
+/**
+ * The egress snapshot EG_LATCH takes (u64 values, read from EG_SNAP_SELECT on): these head fields, then per queue
+ * EG_QUEUE_FIELDS, then the qdisc program's counters (packets), the classifier's counters (packets) and the
+ * scheduler's state words. Conservation: enqueued = sent_packets + dropped_packets + backlog_packets.
+ */
+export const EG_SNAP_HEAD = [
+  ["generation", "active qdisc generation (0: none; packets pass unscheduled)"],
+  ["now_ns", "egress link clock, ns since its first packet"],
+  ["enqueued", "packets handed to the qdisc (egress packets the policy accepted while a qdisc was committed)"],
+  ["sent_packets", "packets the qdisc handed to the link"],
+  ["sent_bytes", "their wire bytes"],
+  ["dropped_packets", "packets the qdisc refused, dropped from a queue, or could not carry over at a swap"],
+  ["dropped_bytes", "their wire bytes"],
+  ["backlog_packets", "packets queued now"],
+  ["backlog_bytes", "their wire bytes"],
+  ["passed_packets", "packets sent with no qdisc committed"],
+  ["passed_bytes", "their wire bytes"],
+  ["migrated", "queued packets swaps carried over into the new qdisc"],
+  ["migration_drops", "queued packets swaps could not carry over (of dropped_packets)"],
+  ["offered", "active qdisc: enqueue events"],
+  ["refused", "active qdisc: enqueues the program refused"],
+  ["overflow", "active qdisc: enqueues refused for want of a descriptor"],
+  ["faults", "active qdisc: program faults"],
+  ["overruns", "active qdisc: dequeues that ran again more than 65,536 times"],
+  ["empty_pops", "active qdisc: dequeues with nothing to send"],
+  ["dequeue_runs", "active qdisc: dequeue program runs"],
+  ["queue_drops", "active qdisc: packets the program dropped out of queues"],
+  ["queues", "queues of the active qdisc (records that follow)"],
+  ["counters", "qdisc program counters that follow"],
+  ["filters", "classifier counters that follow"],
+  ["state_words", "scheduler state words that follow"],
+] as const;
+/** Per-queue values of the egress snapshot, in order (runtime/sched QueueCounters). */
+export const EG_QUEUE_FIELDS = ["packets", "bytes", "enqueuedPackets", "enqueuedBytes", "sentPackets", "sentBytes", "droppedPackets", "droppedBytes", "ecnMarks"] as const;
+
 /** Notification kinds in an application's notification queue. */
 export const NOTIFY_KIND = { QUEUE_RX: 1, GENERATION: 2, CONN_RX: 3, CONN_TX_DRAINED: 4 } as const;
 
@@ -231,7 +274,7 @@ export const KERNEL_REGISTERS = [
   // identification
   R("ID", 0x000, "ro", "identification", `0x${DEVICE_ID.toString(16)} ("KOPI")`, { reset: DEVICE_ID }),
   R("VERSION", 0x004, "ro", "identification", "register-map version: major in bits 16..31, minor in 0..15", { reset: MAP_VERSION }),
-  R("CAPS", 0x008, "ro", "identification", "capability bits: 0 exact, 1 lpm, 2 range, 3 ternary tables, 4 flow table, 5 capture ring, 6 application pages, 7 trace port, 8 rollback, 9 application and connection tables (connection pages, steering, interrupts)"),
+  R("CAPS", 0x008, "ro", "identification", "capability bits: 0 exact, 1 lpm, 2 range, 3 ternary tables, 4 flow table, 5 capture ring, 6 application pages, 7 trace port, 8 rollback, 9 application and connection tables (connection pages, steering, interrupts), 10 egress scheduler (EG_ registers)"),
   R("CLOCK_MHZ", 0x00c, "ro", "identification", "overlay clock the timing model assumes, MHz"),
   R("CORES", 0x010, "ro", "identification", "overlay cores working in parallel on the packet stream"),
   R("INSN_MEM_WORDS", 0x014, "ro", "identification", "instruction memory of one program slot, in 64-bit words"),
@@ -346,6 +389,28 @@ export const KERNEL_REGISTERS = [
   R("QMEM_BYTES", 0xc50, "ro", "connection table", "queue memory: host memory reserved for connection rings, bytes (2048 per descriptor)"),
   R("QMEM_FREE", 0xc54, "ro", "connection table", "queue memory not given to a ring"),
   R("OS_STAT", OS_STAT_BASE, "ro", "connection table", "latched process-view statistics, 64 bits each: low word at OS_STAT + 8·i, high word at + 4 (order in OS_STATS)", { count: 2 * OS_STATS.length }),
+  // egress scheduler (CAPS bit 10): the qdisc in front of the egress link, a function change like a program
+  R("EG_CTRL", 0x1000, "wo", "egress scheduler", "1 RESET: empty the shadow qdisc slot (forgets the previous qdisc); 2 LOAD: decode the uploaded qdisc image, verify both programs, lay out the queue model and load it into the shadow slot"),
+  R("EG_LENGTH", 0x1004, "rw", "egress scheduler", "length in bytes of the qdisc image about to be uploaded (1 … EG_IMAGE_MAX); starts an upload (the shadow slot must be empty or rejected)", { reset: 0 }),
+  R("EG_ADDR", 0x1008, "rw", "egress scheduler", "byte address (multiple of 4) of the next EG_DATA word; increments by 4 on each", { reset: 0 }),
+  R("EG_DATA", 0x100c, "wo", "egress scheduler", "next 4 qdisc-image bytes, little-endian (fpga-model/egress-image.ts)"),
+  R("EG_STATE", 0x1010, "ro", "egress scheduler", "shadow qdisc slot: 0 empty, 1 uploading, 2 verified, 3 rejected, 4 previous qdisc", { reset: 0 }),
+  R("EG_COMMIT", 0x1014, "wo", "egress scheduler", "doorbell: write the active qdisc generation you expect; the shadow slot's qdisc becomes active as a new generation at the link's current time; queued packets are carried over into it (refused ones dropped and counted)"),
+  R("EG_ROLLBACK", 0x1018, "wo", "egress scheduler", "doorbell: write the active qdisc generation you expect; the previous qdisc becomes active again as a new generation (queued packets carried over the same way)"),
+  R("EG_GEN", 0x101c, "ro", "egress scheduler", "generation of the active qdisc (0: none; egress packets pass unscheduled)", { reset: 0 }),
+  R("EG_PREVIOUS_GEN", 0x1020, "ro", "egress scheduler", "generation the previous qdisc ran as (0: none kept)", { reset: 0 }),
+  R("EG_CRC", 0x1024, "ro", "egress scheduler", "CRC-32 of the active qdisc's image (0: none)", { reset: 0 }),
+  R("EG_IMAGE_MAX", 0x1028, "ro", "egress scheduler", "largest qdisc image EG_LENGTH accepts"),
+  R("EG_LINK_KBIT", 0x102c, "rw", "egress scheduler", "egress link rate in kbit/s (1 … 0xffffffff); a packet occupies the link for wire bytes × 8 / rate", { reset: EG_DEFAULT_LINK_KBIT }),
+  R("EG_ADVANCE_US", 0x1030, "wo", "egress scheduler", "move the egress link's clock on by this many µs (1 … 0xffffffff): the link sends what it sends in that time (the clock also moves with every packet's timestamp)"),
+  R("EG_NAME_SELECT", 0x1034, "rw", "egress scheduler", "application id (1…APP_PAGES−1) whose owner names EG_NAME_CMD/CGROUP address; bit 8: the shadow qdisc's (a qdisc being loaded)", { reset: 0 }),
+  R("EG_NAME_CMD", 0x1038, "rw", "egress scheduler", "the selected application's command name as the id the qdisc's classifier interned (its owner.cmd; 0: a name the filters do not use)", { reset: 0 }),
+  R("EG_NAME_CGROUP", 0x103c, "rw", "egress scheduler", "the selected application's cgroup as the id the classifier interned (its owner.cgroup)", { reset: 0 }),
+  R("EG_LATCH", 0x1040, "wo", "egress scheduler", "write 1: copy every egress statistic at one instant into the snapshot (EG_SNAP_HEAD fields, then per queue EG_QUEUE_FIELDS, program counters, classifier counters, state words)"),
+  R("EG_SNAP_WORDS", 0x1044, "ro", "egress scheduler", "u64 values in the latched snapshot", { reset: 0 }),
+  R("EG_SNAP_SELECT", 0x1048, "rw", "egress scheduler", "index of the snapshot value EG_SNAP_LO/HI read", { reset: 0 }),
+  R("EG_SNAP_LO", 0x104c, "ro", "egress scheduler", "selected snapshot value, low word"),
+  R("EG_SNAP_HI", 0x1050, "ro", "egress scheduler", "selected snapshot value, high word; reading it selects the next value (a snapshot reads as one select, then 2 reads per value)"),
 ] as const;
 export type KernelRegisterName = (typeof KERNEL_REGISTERS)[number]["name"];
 

@@ -2,11 +2,13 @@
  * `npm start`: the OS-integrated NIC in one run. A NIC in this process; the kernel attaches applications and
  * gives them connections; loads the port-partitioning policy; traffic comes in from the wire and goes out of the
  * applications' own rings; then the iptables-style listing, the capture with the process behind every packet,
- * the applications' rings, and the QoS result for the game identified by its cgroup.
+ * the applications' rings; then a qdisc on the NIC's egress link and the applications' load through it: the game,
+ * identified by its cgroup, held to its ceiling while the database keeps its rate (tc's statistics, live).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { compileQos } from "../compiler/qos/compile.js";
+import { egressLoad, LOAD_SECONDS } from "../examples/scenarios/qos/egress-load.js";
 import { parseHost } from "../compiler/policy/host.js";
 import { formatListing as formatPolicyListing } from "../compiler/policy/listing.js";
 import { CAP_CTRL } from "../fpga-model/registers.js";
@@ -17,11 +19,12 @@ import { LibOS } from "./apps/libos.js";
 import { annotateOwner, OwnerNames } from "./apps/owner-text.js";
 import { formatListing as formatAppListing } from "./commands/app.js";
 import { readPolicySource } from "./commands/load.js";
-import { runQosSimulate } from "./commands/qos.js";
+import { loadQdisc, showLive } from "./commands/qdisc.js";
 import { readCapture } from "./commands/replay.js";
 import { LocalTransport } from "./daemon/local-transport.js";
 import { NicHost } from "./daemon/nic-host.js";
 import { NicDriver } from "./driver/driver.js";
+import { QdiscDriver } from "./driver/qdisc-driver.js";
 import { PolicyDriver } from "./driver/policy-driver.js";
 import { CapturedPacket, PacketDirection } from "./pcap/packet.js";
 import { DEFAULT_PRINT_OPTIONS, PacketPrinter } from "./print/index.js";
@@ -102,23 +105,29 @@ records.forEach((r, i) => {
 heading("hostctl app list");
 process.stdout.write(formatAppListing(await apps.list()));
 
-// ---- QoS: the game, known by its cgroup only ------------------------------------------------------------------
-heading("QoS (hostctl qos simulate): the htb of examples/qos/game-vs-database.qos, 100 Mbit/s egress link, 10 s virtual time");
-// the applications' offered load, each source's owner as the NIC's application table has it
-const spec = JSON.parse(readFileSync(join(root, "examples", "qos", "game-vs-database.json"), "utf8")) as { sources: { owner: { cmd?: string; cgroup?: string; uid?: number; pid?: number; app?: number } }[] };
-const table = await apps.list();
-for (const s of spec.sources) {
-  const a = table.apps.find((x) => x.cgroup === s.owner.cgroup && (s.owner.cmd === undefined || x.cmd === s.owner.cmd));
-  if (a) s.owner = { cmd: a.cmd, cgroup: a.cgroup, uid: a.uid, pid: a.pid, app: a.app };
-}
-const dir = mkdtempSync(join(tmpdir(), "kopi-demo-"));
-try {
-  const traffic = join(dir, "traffic.json");
-  writeFileSync(traffic, JSON.stringify(spec));
-  const qos = await runQosSimulate({ policy: join(root, "examples", "qos", "game-vs-database.qos"), traffic, link: "100mbit", duration: "10s" });
-  process.stdout.write(qos.stdout);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
-console.log(`\nThe games (the NIC's applications ${games.join(" and ")}) are recognised by their cgroups, whatever their ports: class 1:20 stays within its 10 Mbit/s ceiling while the database keeps its 60 Mbit/s.`);
+// ---- QoS: the game, known by its cgroup only, shaped on the NIC's egress link ----------------------------------
+heading("QoS (hostctl qdisc add dev nic0 --policy examples/qos/game-vs-database.qos --link 100mbit)");
+const session = { transport, driver, policy, local: true, close: async () => {} };
+const qosFile = join(root, "examples", "qos", "game-vs-database.qos");
+const qosText = readFileSync(qosFile, "utf8");
+process.stdout.write(await loadQdisc(session, "add", compileQos(qosText, qosFile, { format: "qos" }), { file: "examples/qos/game-vs-database.qos", format: "qos", text: qosText }, 100_000));
+// bob's game starts a second session on new ports: a new connection of the same application
+const session2 = await apps.open({ app: games[0]!, proto: "udp", local: "10.0.0.2:40404", remote: "198.51.100.8:27777" });
+console.log(`app ${games[0]}: a second game session, conn ${session2.conn} udp ${session2.local} ↔ ${session2.remote}`);
+
+heading(`hostctl inject --direction egress: ${LOAD_SECONDS} s of the applications' load at its timestamps (examples/scenarios/qos/egress-load.ts)`);
+const qd = new QdiscDriver(driver);
+const before = await qd.snapshot();
+const load = egressLoad();
+await transport.inject({ frames: load.map((p) => p.frame), wireLengths: load.map((p) => p.wireLength), timesUs: load.map((p) => p.timeUs), dir: 1 });
+const after = await qd.snapshot();
+const offered = (src: string) => load.filter((p) => p.source === src || (src === "games" && p.source !== "database")).reduce((n, p) => n + p.wireLength * 8, 0) / LOAD_SECONDS / 1e6;
+console.log(`offered: the database ${offered("database").toFixed(1)} Mbit/s, the games ${offered("games").toFixed(1)} Mbit/s together, on a 100 Mbit/s link`);
+
+heading("hostctl class show dev nic0 -s (the NIC's live counters)");
+process.stdout.write((await showLive(session, "class", "nic0", { stats: true })).stdout);
+const seconds = (after.head.now_ns - before.head.now_ns) / 1e9;
+const mbit = (q: number) => (((after.queues[q]!.sentBytes - before.queues[q]!.sentBytes) * 8) / seconds / 1e6).toFixed(1);
+console.log(`\nover ${seconds.toFixed(3)} s of the link: the database (class 1:10) sent ${mbit(0)} Mbit/s, the games (class 1:20) ${mbit(1)} Mbit/s`);
+console.log(`The games (the NIC's applications ${games.join(" and ")}) are recognised by their cgroups, whatever their ports: class 1:20 stays within its 10 Mbit/s ceiling while the database keeps its 60 Mbit/s.`);
 host.shutdown();

@@ -1,38 +1,83 @@
 /**
- * `hostctl qdisc show`, `hostctl class show`, `hostctl filter show` — tc's listings of a QoS policy's qdiscs,
- * classes and filters, with `-s` statistics in tc's shape and `--json` as `tc -j` prints it. The statistics are
- * those of the NIC's egress scheduler after running the given offered load on the virtual-time link (without
- * one: a freshly loaded qdisc, all zero).
+ * `hostctl qdisc add|replace|show`, `hostctl class show`, `hostctl filter show` — tc's commands for the NIC's
+ * egress scheduler.
  *
- *   hostctl qdisc show -s --policy game.qos --traffic load.json --link 100mbit --duration 10s
- *   hostctl class show dev nic0 -s --policy htb.tc --format tc -r capture.pcap --link 10mbit --duration 5s
+ * Against the NIC (`--nic PATH` or `--nic local`, as the other NIC commands): `qdisc add|replace --policy FILE`
+ * compiles a QoS policy and loads it as a function change (upload into the shadow slot, commit; queued packets
+ * carried over), and `show -s` prints the live counters the NIC latched, in tc's shape (`--json` as `tc -j`).
+ *
+ *   hostctl qdisc replace dev nic0 --policy game.qos --link 100mbit
+ *   hostctl qdisc show dev nic0 -s
+ *   hostctl class show dev nic0 -s --json
+ *
+ * Without a NIC, `show --policy FILE` lists a policy's qdisc, classes and filters; with `--traffic SPEC.json` or
+ * `-r IN.pcap` their statistics after that offered load on the virtual-time link (`hostctl qos simulate`'s).
  */
 import type { Command } from "commander";
+import { compileQos, type CompiledQos } from "../../compiler/qos/compile.js";
+import { HostError, parseHost } from "../../compiler/policy/host.js";
+import { formatHandle, parseRate, UnitError } from "../../compiler/qos/units.js";
+import { crc32 } from "../../overlay-isa/index.js";
 import { CliError } from "../errors.js";
+import { readText } from "../files.js";
 import { loadHost } from "./compile.js";
-import { toJson } from "./nic-session.js";
+import { addNicOption, toJson, withNic, type NicSession } from "./nic-session.js";
 import { statsSource } from "../qos/report.js";
-import { loadQos, loadSimulation, runLoaded, type LoadOptions } from "../qos/run.js";
+import { bundleOf } from "../qos/bundle.js";
+import { loadQos, loadSimulation, qosFormat, runLoaded, type LoadOptions } from "../qos/run.js";
 import { classEntries, entriesJson, filterEntries, formatEntries, qdiscEntries, type StatsEntry, type StatsSource } from "../qos/tc-stats.js";
-import type { CompiledQos } from "../../compiler/qos/compile.js";
+import { channelOf } from "../apps/channel.js";
+import { nameId } from "../apps/names.js";
+import type { AppListing } from "../apps/service.js";
+import { qdiscImageOf, QdiscDriver, schedulerSnapshotOf, type QdiscNames } from "../driver/qdisc-driver.js";
+import type { QdiscState } from "../driver/transport.js";
+import { CAPS, REG } from "../../fpga-model/registers.js";
 
-export interface ShowOptions extends LoadOptions {
+export interface ShowOptions extends Omit<LoadOptions, "policy"> {
+  /** a policy to show without a NIC (else the NIC's qdisc) */
+  policy?: string;
   stats?: boolean;
   json?: boolean;
+  nic?: string;
+}
+
+export interface AddOptions {
+  policy: string;
+  format?: string;
+  host?: string;
+  link?: string;
+  nic?: string;
 }
 
 type What = "qdisc" | "class" | "filter";
 
 const LISTS: Record<What, (c: CompiledQos, s: StatsSource | undefined) => StatsEntry[]> = { qdisc: qdiscEntries, class: classEntries, filter: filterEntries };
 
-/** The whole command: returns what it prints. `words` are tc's trailing words (`dev nic0`). */
-export async function runShow(what: What, words: string[], opts: ShowOptions): Promise<{ stdout: string; stderr: string }> {
+/** tc's trailing words: `dev NAME` or just `NAME`. */
+function deviceWord(what: string, words: readonly string[]): string | undefined {
   let dev: string | undefined;
   for (let i = 0; i < words.length; i++) {
     if (words[i] === "dev" && words[i + 1] !== undefined) dev = words[++i];
     else if (i === words.length - 1 && words[i] !== "dev" && dev === undefined) dev = words[i];
-    else throw new CliError(`unexpected '${words[i]}' (${what} show takes [dev NAME])`);
+    else throw new CliError(`unexpected '${words[i]}' (${what} takes [dev NAME])`);
   }
+  return dev;
+}
+
+/** The whole command: returns what it prints. `words` are tc's trailing words (`dev nic0`). */
+export async function runShow(what: What, words: string[], opts: ShowOptions): Promise<{ stdout: string; stderr: string }> {
+  const dev = deviceWord(`${what} show`, words);
+  if (opts.policy === undefined) {
+    for (const [flag, v] of [["--traffic", opts.traffic], ["-r", opts.read], ["--link", opts.link], ["--duration", opts.duration], ["--format", opts.format], ["--host", opts.host]] as const) {
+      if (v !== undefined) throw new CliError(`${flag} goes with --policy FILE (a policy shown without a NIC); the NIC's ${what}s come from the qdisc it runs`);
+    }
+    return withNic(opts.nic, (s) => showLive(s, what, dev, opts));
+  }
+  if (opts.nic !== undefined) throw new CliError("give either --nic (the qdisc the NIC runs) or --policy FILE (a policy, without a NIC)");
+  return showPolicy(what, dev, { ...opts, policy: opts.policy });
+}
+
+async function showPolicy(what: What, dev: string | undefined, opts: ShowOptions & LoadOptions): Promise<{ stdout: string; stderr: string }> {
   let compiled: CompiledQos;
   let source: StatsSource | undefined;
   let stderr: string;
@@ -55,30 +100,147 @@ export async function runShow(what: What, words: string[], opts: ShowOptions): P
   return { stdout, stderr };
 }
 
-function register(program: Command, what: What, about: string): void {
-  const cmd = program.command(what).description(about);
-  cmd
+/** Compile the policy a qdisc record was loaded from (the same text, host description and format). */
+export function compileRecord(state: QdiscState): CompiledQos {
+  const p = state.policy;
+  let host;
+  try {
+    host = p.host !== undefined ? parseHost(p.host, p.hostFile ?? "<host>") : undefined;
+  } catch (e) {
+    if (e instanceof HostError) throw new CliError(`the qdisc's host description no longer parses: ${e.message}`);
+    throw e;
+  }
+  return compileQos(p.text, p.file, { format: p.format, ...(host ? { host } : {}), ...(p.hostFile !== undefined ? { hostFile: p.hostFile } : {}) });
+}
+
+export async function showLive(s: NicSession, what: What, dev: string | undefined, opts: ShowOptions): Promise<{ stdout: string; stderr: string }> {
+  const record = await s.transport.getQdiscState();
+  const qd = new QdiscDriver(s.driver);
+  const status = await qd.status();
+  if (!record.state || status.generation === 0) {
+    if (dev !== undefined && dev !== "nic0") throw new CliError(`Cannot find device "${dev}"`);
+    return { stdout: opts.json ? toJson([]) : "", stderr: `no qdisc on the NIC's egress link: packets leave unscheduled (hostctl qdisc add --policy FILE loads one)\n` };
+  }
+  const compiled = compileRecord(record.state);
+  if (dev !== undefined && dev !== compiled.policy.dev) throw new CliError(`Cannot find device "${dev}" (the NIC's egress link is ${compiled.policy.dev})`);
+  let stderr = "";
+  // a rollback made the record's qdisc inactive, or another tool changed it: say so rather than misname counters
+  if (record.state.generation !== status.generation) stderr += `the NIC runs qdisc generation ${status.generation}; the listing is of generation ${record.state.generation} (${record.state.policy.file})\n`;
+  else if (status.crc !== 0 && crcOf(compiled) !== status.crc) stderr += `the qdisc the NIC runs differs from ${record.state.policy.file} compiled now (the compiler changed since it was loaded)\n`;
+  const snap = await qd.snapshot();
+  const entries = LISTS[what](compiled, schedulerSnapshotOf(snap));
+  const stdout = opts.json ? toJson(entriesJson(entries)) : formatEntries(entries, opts.stats === true);
+  return { stdout, stderr };
+}
+
+/** What EG_CRC reads for this policy's qdisc: the CRC-32 of its image (fpga-model/egress-image.ts). */
+function crcOf(c: CompiledQos): number {
+  return crc32(qdiscImageOf(bundleOf(c)));
+}
+
+/** tc's rate units for --link, as kbit/s for EG_LINK_KBIT. */
+function linkKbit(text: string): number {
+  let bytesPerSec: number;
+  try {
+    bytesPerSec = parseRate(text);
+  } catch (e) {
+    if (e instanceof UnitError) throw new CliError(`--link: ${e.message}`);
+    throw e;
+  }
+  const kbit = Math.round((bytesPerSec * 8) / 1000);
+  if (kbit < 1 || kbit > 0xffffffff) throw new CliError(`--link ${text}: the NIC's link runs at 1 kbit/s … 4294 Gbit/s`);
+  return kbit;
+}
+
+/** `qdisc add|replace`: compile, upload, commit. */
+export async function runQdiscAdd(verb: "add" | "replace", words: string[], opts: AddOptions): Promise<{ stdout: string; stderr: string }> {
+  const dev = deviceWord(`qdisc ${verb}`, words);
+  const host = loadHost(opts.host);
+  const format = qosFormat(opts.format, opts.policy);
+  const { compiled, warnings } = loadQos(opts.policy, format, host, opts.host);
+  if (dev !== undefined && dev !== compiled.policy.dev) throw new CliError(`Cannot find device "${dev}" (the policy configures ${compiled.policy.dev})`);
+  const kbit = opts.link !== undefined ? linkKbit(opts.link) : undefined;
+  const text = readText(opts.policy);
+  const hostText = opts.host !== undefined ? readText(opts.host) : undefined;
+  const source: QdiscState["policy"] = { file: opts.policy, format, text, ...(hostText !== undefined ? { host: hostText, hostFile: opts.host! } : {}) };
+  return withNic(opts.nic, async (s) => ({ stdout: await loadQdisc(s, verb, compiled, source, kbit), stderr: warnings }));
+}
+
+/**
+ * Load a compiled qdisc onto the NIC of a session (`add` refuses when one runs), with the owner-name ids of the
+ * attached applications and the qdisc record; returns the line hostctl prints.
+ */
+export async function loadQdisc(s: NicSession, verb: "add" | "replace", compiled: CompiledQos, source: QdiscState["policy"], linkKbitValue?: number): Promise<string> {
+  const caps = (await s.driver.readRegisters([REG.CAPS]))[0]!;
+  if ((caps & CAPS.EGRESS_QDISC) === 0) throw new CliError("this NIC has no egress scheduler (CAPS bit 10)");
+  await s.transport.lock();
+  try {
+    const record = await s.transport.getQdiscState();
+    const qd = new QdiscDriver(s.driver);
+    const generation = await qd.generation();
+    if (verb === "add" && generation !== 0) throw new CliError(`Exclusivity flag on, cannot modify: the NIC's egress link runs a qdisc already (generation ${generation}); use qdisc replace`);
+    const strings = compiled.classifier.strings;
+    const names = await applicationNames(s, strings);
+    const state: QdiscState = { schema: 1, generation: 0, policy: source, strings: { cmd: [...strings.cmd], cgroup: [...strings.cgroup] }, changedAt: new Date().toISOString() };
+    const image = qdiscImageOf(bundleOf(compiled));
+    const r = await qd.load(image, names, generation, { ...(linkKbitValue !== undefined ? { linkKbit: linkKbitValue } : {}), update: { expectRevision: record.revision, state } });
+    const snap = await qd.snapshot();
+    const carried = generation === 0 ? "" : `; ${snap.head.migrated} queued packets carried over, ${snap.head.migration_drops} dropped`;
+    const label = `${compiled.policy.root.params.kind} ${formatHandle(compiled.policy.root.handle)}`;
+    return `${verb === "add" ? "added" : "replaced"} the egress qdisc: ${label} root (${compiled.queues.length} queues) as qdisc generation ${r.generation}, ${r.writes} register writes${carried}\n`;
+  } finally {
+    await s.transport.unlock();
+  }
+}
+
+/** The owner-name ids the classifier interned, for every attached application. */
+async function applicationNames(s: NicSession, strings: { cmd: readonly string[]; cgroup: readonly string[] }): Promise<QdiscNames[]> {
+  if (strings.cmd.length === 0 && strings.cgroup.length === 0) return [];
+  const listing = (await channelOf(s.transport).call("app.list")).header as unknown as AppListing;
+  return listing.apps.map((a) => ({ app: a.app, cmd: nameId(strings.cmd, a.cmd), cgroup: nameId(strings.cgroup, a.cgroup) }));
+}
+
+function register(program: Command, what: What, about: string): Command {
+  const top = program.command(what).description(about);
+  const show = top
     .command("show")
     .description(`list the ${what === "class" ? "classes" : what + "s"} as tc does (-s: with statistics)`)
     .argument("[words...]", "dev NAME, as tc takes it")
-    .requiredOption("--policy <file>", "QoS policy (.qos, or a tc script)")
+    .option("--policy <file>", "a QoS policy (.qos, or a tc script) to show without a NIC")
     .option("--format <format>", "policy format: qos or tc (default: by extension)")
     .option("-s, --stats", "print statistics (tc -s)")
     .option("--json", "print JSON as tc -j does")
-    .option("--traffic <SPEC.json>", "run this offered load first (statistics after it)")
-    .option("-r, --read <IN.pcap>", "run this capture first")
-    .option("--link <rate>", "egress link rate for the run (100mbit)")
-    .option("--duration <time>", "virtual time of the run (10s)")
-    .option("--host <HOST.json>", "host description")
-    .action(async (words: string[], opts: ShowOptions) => {
-      const r = await runShow(what, words, opts);
-      if (r.stderr) process.stderr.write(r.stderr);
-      process.stdout.write(r.stdout);
-    });
+    .option("--traffic <SPEC.json>", "with --policy: run this offered load first (statistics after it)")
+    .option("-r, --read <IN.pcap>", "with --policy: run this capture first")
+    .option("--link <rate>", "with --policy: egress link rate for the run (100mbit)")
+    .option("--duration <time>", "with --policy: virtual time of the run (10s)")
+    .option("--host <HOST.json>", "host description");
+  addNicOption(show).action(async (words: string[], opts: ShowOptions) => {
+    const r = await runShow(what, words, opts);
+    if (r.stderr) process.stderr.write(r.stderr);
+    process.stdout.write(r.stdout);
+  });
+  return top;
 }
 
 export function registerQdisc(program: Command): void {
-  register(program, "qdisc", "queueing disciplines of the NIC's egress link (tc qdisc)");
+  const qdisc = register(program, "qdisc", "queueing disciplines of the NIC's egress link (tc qdisc)");
+  for (const verb of ["add", "replace"] as const) {
+    const cmd = qdisc
+      .command(verb)
+      .description(verb === "add" ? "load a qdisc onto the NIC's egress link (refused when one runs)" : "load a qdisc, replacing the one that runs (queued packets carried over)")
+      .argument("[words...]", "dev NAME, as tc takes it")
+      .requiredOption("--policy <file>", "QoS policy (.qos, or a tc script)")
+      .option("--format <format>", "policy format: qos or tc (default: by extension)")
+      .option("--host <HOST.json>", "host description that names users and groups")
+      .option("--link <rate>", "set the egress link's rate too (tc units: 100mbit, 1gbit)");
+    addNicOption(cmd).action(async (words: string[], opts: AddOptions) => {
+      const r = await runQdiscAdd(verb, words, opts);
+      if (r.stderr) process.stderr.write(r.stderr);
+      process.stdout.write(r.stdout);
+    });
+  }
   register(program, "class", "classes of the egress qdisc (tc class)");
   register(program, "filter", "filters of the egress qdisc (tc filter)");
 }
+

@@ -5,7 +5,7 @@
 import { createConnection, type Socket } from "node:net";
 import { emptyOutcome, type AppNotification, type AppRecord, type BatchOutcome, type CaptureRecord, type PacketBatch } from "../../fpga-model/packets.js";
 import type { Transaction } from "../driver/transaction.js";
-import { TransportError, type HostStateRecord, type NicTransport, type StateUpdate, type TransactResult } from "../driver/transport.js";
+import { TransportError, type HostStateRecord, type NicTransport, type QdiscRecord, type QdiscUpdate, type StateUpdate, type TransactResult } from "../driver/transport.js";
 import { encodeFrame, encodePackets, FrameDecoder, OUTCOME_RECORD, u32Array, type Frame } from "./protocol.js";
 
 export interface ConnectOptions {
@@ -103,8 +103,8 @@ export class SocketTransport implements NicTransport {
     });
   }
 
-  async transact(txn: Transaction, update?: StateUpdate): Promise<TransactResult> {
-    const f = await this.request({ op: "txn", ...(update ? { update } : {}) }, txn.encode());
+  async transact(txn: Transaction, update?: StateUpdate, qdisc?: QdiscUpdate): Promise<TransactResult> {
+    const f = await this.request({ op: "txn", ...(update ? { update } : {}), ...(qdisc ? { qdisc } : {}) }, txn.encode());
     const h = f.header as Record<string, unknown>;
     return {
       reads: u32Array(f.body),
@@ -164,6 +164,11 @@ export class SocketTransport implements NicTransport {
   async getState(): Promise<HostStateRecord> {
     const h = (await this.request({ op: "state" })).header;
     return { revision: h.revision as number, state: (h.state as HostStateRecord["state"]) ?? null, ...(h.pendingConfirm ? { pendingConfirm: h.pendingConfirm as HostStateRecord["pendingConfirm"] & object } : {}) };
+  }
+
+  async getQdiscState(): Promise<QdiscRecord> {
+    const h = (await this.request({ op: "qdisc.state" })).header;
+    return { revision: h.revision as number, state: (h.state as QdiscRecord["state"]) ?? null };
   }
 
   async confirm(decision: "keep" | "rollback" = "keep"): Promise<boolean> {

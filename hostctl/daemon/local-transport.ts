@@ -5,7 +5,7 @@
 import { KERNEL } from "../../fpga-model/nic-device.js";
 import type { AppNotification, AppRecord, BatchOutcome, CaptureRecord, PacketBatch } from "../../fpga-model/packets.js";
 import { decodeTransaction, type Transaction } from "../driver/transaction.js";
-import type { HostStateRecord, NicTransport, StateUpdate, TransactResult } from "../driver/transport.js";
+import type { HostStateRecord, NicTransport, QdiscRecord, QdiscUpdate, StateUpdate, TransactResult } from "../driver/transport.js";
 import type { NicHost } from "./nic-host.js";
 
 export class LocalTransport implements NicTransport {
@@ -17,11 +17,11 @@ export class LocalTransport implements NicTransport {
     private readonly requester = KERNEL,
   ) {}
 
-  async transact(txn: Transaction, update?: StateUpdate): Promise<TransactResult> {
+  async transact(txn: Transaction, update?: StateUpdate, qdisc?: QdiscUpdate): Promise<TransactResult> {
     // through the wire encoding, so a transaction means exactly what it means over the socket
     const decoded = decodeTransaction(txn.encode());
     if ("error" in decoded) throw new Error(`internal: ${decoded.error}`);
-    return this.host.transact(decoded.ops, this.requester, update);
+    return this.host.transact(decoded.ops, this.requester, update, qdisc);
   }
 
   inject(batch: PacketBatch): Promise<BatchOutcome> {
@@ -42,6 +42,10 @@ export class LocalTransport implements NicTransport {
 
   async getState(): Promise<HostStateRecord> {
     return this.host.record();
+  }
+
+  async getQdiscState(): Promise<QdiscRecord> {
+    return this.host.qdiscRecord();
   }
 
   async confirm(decision: "keep" | "rollback" = "keep"): Promise<boolean> {

@@ -12,7 +12,8 @@ import type { BatchOutcome, PacketBatch } from "../../fpga-model/packets.js";
 import { CNT_SELECT_SHADOW, REG } from "../../fpga-model/registers.js";
 import { checkHostState, decodeEntry, encodeOffsets, HostStateError, imageBytes, offsetsOf, type HostState } from "../driver/host-state.js";
 import { executeTransaction, OP_READ, OP_WRITE, type TransactionResult } from "../driver/transaction.js";
-import type { HostStateRecord, StateUpdate } from "../driver/transport.js";
+import type { HostStateRecord, QdiscRecord, QdiscState, QdiscUpdate, StateUpdate } from "../driver/transport.js";
+import { syncQdiscNames } from "./qdisc-names.js";
 import { NicDriver } from "../driver/driver.js";
 import { LocalTransport } from "./local-transport.js";
 
@@ -46,6 +47,9 @@ export class StateFileError extends Error {
 export class NicHost {
   revision = 0;
   state: HostState | null = null;
+  /** the qdisc record (hostctl qdisc add|replace), with its own revision */
+  qdiscRevision = 0;
+  qdiscState: QdiscState | null = null;
   private lockOwner: object | undefined;
   private readonly lockWaiters: { owner: object; resolve: () => void }[] = [];
   private pumping = false;
@@ -74,8 +78,10 @@ export class NicHost {
    * Run accesses as `requester`; with an update, check the revision first (a stale plan executes nothing) and
    * apply the update only when every access succeeded.
    */
-  transact(ops: readonly AccessOp[], requester = KERNEL, update?: StateUpdate): TransactionResult & { revision: number; conflict?: boolean } {
-    if (update && (requester !== KERNEL || update.expectRevision !== this.revision)) return { reads: [], executed: 0, writes: 0, revision: this.revision, conflict: true };
+  transact(ops: readonly AccessOp[], requester = KERNEL, update?: StateUpdate, qdisc?: QdiscUpdate): TransactionResult & { revision: number; qdiscRevision: number; conflict?: boolean } {
+    const refused = { reads: [], executed: 0, writes: 0, revision: this.revision, qdiscRevision: this.qdiscRevision, conflict: true as const };
+    if (update && (requester !== KERNEL || update.expectRevision !== this.revision)) return refused;
+    if (qdisc && (requester !== KERNEL || qdisc.expectRevision !== this.qdiscRevision)) return refused;
     const previous = this.state;
     const r = executeTransaction(this.device, ops, requester);
     // a transmit doorbell (an application's, too) puts packets in the FIFO: the pump takes them
@@ -88,8 +94,16 @@ export class NicHost {
       else if (this.pending) this.disarm();
       this.persist();
     }
+    if (qdisc && !r.error) {
+      this.qdiscState = qdisc.state ? { ...qdisc.state, generation: this.device.read32(REG.EG_GEN) } : null;
+      this.qdiscRevision++;
+    }
     if (requester === KERNEL) this.changed();
-    return { ...r, revision: this.revision };
+    return { ...r, revision: this.revision, qdiscRevision: this.qdiscRevision };
+  }
+
+  qdiscRecord(): QdiscRecord {
+    return { revision: this.qdiscRevision, state: this.qdiscState };
   }
 
   /**
@@ -165,6 +179,8 @@ export class NicHost {
   private pump(): void {
     this.pumping = false;
     if (this.closed) return;
+    // the qdisc's classifier sees each application's owner names as it interned them (attached since, too)
+    syncQdiscNames(this);
     this.device.process(this.options.pumpSlice ?? PUMP_SLICE);
     for (const e of this.device.takeInternalErrors()) this.log(`internal error in the data path (packets dropped as faulted): ${(e as Error)?.stack ?? String(e)}`);
     if (this.device.pending > 0) this.schedulePump();

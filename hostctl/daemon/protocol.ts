@@ -1,14 +1,17 @@
 /**
- * The NIC daemon's Unix-socket protocol, version 1 (documented in hostctl/daemon/PROTOCOL.md): length-prefixed
+ * The NIC daemon's Unix-socket protocol, version 2 (documented in hostctl/daemon/PROTOCOL.md; version 1 frames
+ * are still served, without the qdisc requests version 2 added): length-prefixed
  * frames, each a JSON header plus an optional binary body. Requests carry an `id` the reply repeats.
  *
  *   offset 0  u32 BE  frame length L: the bytes after this field (5 ≤ L ≤ MAX_FRAME)
- *          4  u8      protocol version (1)
+ *          4  u8      protocol version (1 or 2)
  *          5  u32 BE  header length H (H ≤ L − 5, H ≤ MAX_HEADER)
  *          9  H bytes JSON object (UTF-8)
  *      9 + H  L−5−H bytes binary body
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/** Versions the daemon serves; a reply travels in its request's version. */
+export const SUPPORTED_VERSIONS: readonly number[] = [1, 2];
 export const MAX_FRAME = 64 << 20;
 export const MAX_HEADER = 16 << 20;
 const PREFIX = 9;
@@ -107,7 +110,7 @@ function decodeBody(bytes: Uint8Array): Decoded {
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) return { kind: "bad-frame", message: "the header is not a JSON object" };
   const id = (header as Record<string, unknown>).id;
-  if (version !== PROTOCOL_VERSION) return { kind: "bad-frame", message: `protocol version ${version} is not supported (this daemon speaks ${PROTOCOL_VERSION})`, id };
+  if (!SUPPORTED_VERSIONS.includes(version)) return { kind: "bad-frame", message: `protocol version ${version} is not supported (this daemon speaks ${SUPPORTED_VERSIONS.join(" and ")})`, id };
   return { kind: "frame", frame: { version, header: header as Record<string, unknown>, body: bytes.slice(5 + h) } };
 }
 

@@ -14,7 +14,7 @@ import { isAppsOp, serveApps } from "../apps/ops.js";
 import { AppsError } from "../apps/service.js";
 import { checkHostState, HostStateError } from "../driver/host-state.js";
 import { decodeTransaction } from "../driver/transaction.js";
-import type { StateUpdate } from "../driver/transport.js";
+import type { QdiscState, QdiscUpdate, StateUpdate } from "../driver/transport.js";
 import type { NicHost } from "./nic-host.js";
 import { decodePackets, encodeFrame, FrameDecoder, OUTCOME_RECORD, PROTOCOL_VERSION, u32Body, type Frame } from "./protocol.js";
 
@@ -135,9 +135,14 @@ export class NicServer {
     });
   }
 
-  private reply(conn: Connection, header: object, body?: Uint8Array): void {
+  private reply(conn: Connection, header: object, body?: Uint8Array, version = PROTOCOL_VERSION): void {
     if (conn.socket.destroyed || !conn.socket.writable) return;
-    conn.socket.write(encodeFrame(header, body));
+    conn.socket.write(encodeFrame(header, body, version));
+  }
+
+  /** A request that protocol 1 does not have. */
+  private static needsV2(frame: Frame, what: string): void {
+    if (frame.version < 2) throw new RequestError("bad-request", `${what} needs protocol version 2 (this frame is version ${frame.version})`);
   }
 
   private dispatch(conn: Connection, frame: Frame): void {
@@ -156,8 +161,8 @@ export class NicServer {
       if (typeof op !== "string") throw new RequestError("bad-request", "every request needs an op");
       if (op !== "hello" && !conn.hello) throw new RequestError("no-hello", "the first request must be hello");
       const result = this.serve(conn, op, frame);
-      if (result instanceof Promise) result.then(([h, b]) => this.reply(conn, { id, ok: true, ...h }, b), fail);
-      else this.reply(conn, { id, ok: true, ...result[0] }, result[1]);
+      if (result instanceof Promise) result.then(([h, b]) => this.reply(conn, { id, ok: true, ...h }, b, frame.version), fail);
+      else this.reply(conn, { id, ok: true, ...result[0] }, result[1], frame.version);
     } catch (e) {
       fail(e);
     }
@@ -181,7 +186,7 @@ export class NicServer {
         }
         conn.role = role;
         conn.hello = true;
-        return [{ protocol: PROTOCOL_VERSION, server: "kopi-nic", role, ...(role === "app" ? { app: conn.app } : {}) }];
+        return [{ protocol: frame.version, server: "kopi-nic", role, ...(role === "app" ? { app: conn.app } : {}) }];
       }
       case "txn": {
         const decoded = decodeTransaction(frame.body);
@@ -191,12 +196,22 @@ export class NicServer {
           this.kernelOnly(conn, "a host-state update");
           update = checkUpdate(h.update);
         }
-        const r = host.transact(decoded.ops, conn.role === "kernel" ? KERNEL : conn.app, update);
-        return [{ executed: r.executed, writes: r.writes, revision: r.revision, ...(r.conflict ? { conflict: true } : {}), ...(r.error ? { error: r.error } : {}) }, u32Body(r.reads)];
+        let qdisc: QdiscUpdate | undefined;
+        if (h.qdisc !== undefined) {
+          NicServer.needsV2(frame, "a qdisc-record update");
+          this.kernelOnly(conn, "a qdisc-record update");
+          qdisc = checkQdiscUpdate(h.qdisc);
+        }
+        const r = host.transact(decoded.ops, conn.role === "kernel" ? KERNEL : conn.app, update, qdisc);
+        return [{ executed: r.executed, writes: r.writes, revision: r.revision, ...(frame.version >= 2 ? { qdiscRevision: r.qdiscRevision } : {}), ...(r.conflict ? { conflict: true } : {}), ...(r.error ? { error: r.error } : {}) }, u32Body(r.reads)];
       }
       case "state":
         this.kernelOnly(conn, op);
         return [host.record()];
+      case "qdisc.state":
+        NicServer.needsV2(frame, op);
+        this.kernelOnly(conn, op);
+        return [host.qdiscRecord()];
       case "inject": {
         this.kernelOnly(conn, op);
         const count = h.count;
@@ -296,6 +311,35 @@ function records(list: readonly (CaptureRecord | AppRecord)[]): [object, Uint8Ar
     return { ...rest, caplen: data.length };
   });
   return [{ records: meta }, body];
+}
+
+/** A qdisc-record update as the protocol carries it; every field checked (the daemon keeps it as given). */
+function checkQdiscUpdate(raw: unknown): QdiscUpdate {
+  const u = raw as Record<string, unknown>;
+  const bad = (m: string) => new RequestError("bad-request", `qdisc.${m}`);
+  if (u === null || typeof u !== "object" || Array.isArray(u)) throw bad("update must be an object");
+  if (typeof u.expectRevision !== "number" || !Number.isInteger(u.expectRevision) || u.expectRevision < 0) throw bad("expectRevision must be an integer ≥ 0");
+  if (u.state === null) return { expectRevision: u.expectRevision, state: null };
+  const st = u.state as Record<string, unknown>;
+  if (st === null || typeof st !== "object" || Array.isArray(st)) throw bad("state must be an object or null");
+  if (st.schema !== 1) throw bad("state.schema must be 1");
+  const p = st.policy as Record<string, unknown>;
+  if (p === null || typeof p !== "object") throw bad("state.policy must be an object");
+  for (const k of ["file", "text"] as const) if (typeof p[k] !== "string") throw bad(`state.policy.${k} must be a string`);
+  if (p.format !== "qos" && p.format !== "tc") throw bad("state.policy.format must be qos or tc");
+  for (const k of ["host", "hostFile"] as const) if (p[k] !== undefined && typeof p[k] !== "string") throw bad(`state.policy.${k} must be a string`);
+  const strings = st.strings as Record<string, unknown>;
+  const list = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string");
+  if (strings === null || typeof strings !== "object" || !list(strings.cmd) || !list(strings.cgroup)) throw bad("state.strings must be {cmd: [...], cgroup: [...]} of strings");
+  if (typeof st.changedAt !== "string") throw bad("state.changedAt must be a string");
+  const state: QdiscState = {
+    schema: 1,
+    generation: 0,
+    policy: { file: p.file as string, format: p.format, text: p.text as string, ...(p.host !== undefined ? { host: p.host as string } : {}), ...(p.hostFile !== undefined ? { hostFile: p.hostFile as string } : {}) },
+    strings: { cmd: strings.cmd as string[], cgroup: strings.cgroup as string[] },
+    changedAt: st.changedAt,
+  };
+  return { expectRevision: u.expectRevision, state };
 }
 
 function checkUpdate(raw: unknown): StateUpdate {

@@ -34,7 +34,7 @@ import {
 } from "../../fpga-model/registers.js";
 import type { TableEntry } from "../../runtime/vm.js";
 import { Transaction, type RegisterError } from "./transaction.js";
-import type { NicTransport, StateUpdate, TransactResult } from "./transport.js";
+import type { NicTransport, QdiscUpdate, StateUpdate, TransactResult } from "./transport.js";
 
 /** A register access the NIC refused, in the user's words. */
 export class DeviceError extends Error {
@@ -62,6 +62,29 @@ export function describeDeviceError(e: RegisterError, context?: { tables?: reado
     const d = context?.tables?.[t];
     return d ? `table t${t} (${d.kind})` : `table t${t}`;
   };
+  // the egress scheduler's block: the same codes speak of the qdisc
+  if (e.offset >= REG.EG_CTRL && e.offset <= REG.EG_SNAP_HI) {
+    switch (e.code) {
+      case ERR.BAD_IMAGE:
+        return `the NIC refused the qdisc image: malformed at byte ${e.arg0}`;
+      case ERR.VERIFY_FAILED:
+        return `the NIC's verifier refused the qdisc: rule ${VERIFY_RULES[e.arg1] ?? e.arg1} at index ${e.arg0}`;
+      case ERR.VM_REFUSED:
+        return "the NIC's scheduler cores cannot run the qdisc (its memories are out of range, or an opcode they do not implement)";
+      case ERR.BAD_ENTRY:
+        return "the qdisc's filter tables cannot take its entries";
+      case ERR.GEN_MISMATCH:
+        return `the NIC's active qdisc generation is ${e.arg0}, not ${e.arg1}: another host changed the qdisc in between; run the command again`;
+      case ERR.NOT_VERIFIED:
+        return "commit without a verified qdisc in the shadow slot";
+      case ERR.NO_PREVIOUS:
+        return "the NIC keeps no previous qdisc to roll back to";
+      case ERR.SLOT_BUSY:
+        return "the egress scheduler's shadow slot is busy (reset it first)";
+      default:
+        break;
+    }
+  }
   switch (e.code) {
     case ERR.TABLE_FULL:
       return `${table(e.arg0)} is full: its capacity is ${e.arg1} entries`;
@@ -157,8 +180,8 @@ export class NicDriver {
   constructor(readonly transport: NicTransport) {}
 
   /** Run a transaction; throws DeviceError for a refused access and StateConflict for a stale update. */
-  async run(txn: Transaction, update?: StateUpdate, context?: { tables?: readonly TableDecl[] }): Promise<TransactResult> {
-    const r = await this.transport.transact(txn, update);
+  async run(txn: Transaction, update?: StateUpdate, context?: { tables?: readonly TableDecl[] }, qdisc?: QdiscUpdate): Promise<TransactResult> {
+    const r = await (qdisc ? this.transport.transact(txn, update, qdisc) : this.transport.transact(txn, update));
     if (r.conflict) throw new StateConflict();
     this.last = { transactions: 1, reads: r.executed - r.writes, writes: r.writes };
     this.total.transactions++;

@@ -25,6 +25,30 @@ export interface StateUpdate {
   carryCounters?: readonly number[];
 }
 
+/** The host's record of the qdisc it committed to the egress scheduler (the daemon keeps it beside the NIC). */
+export interface QdiscState {
+  schema: 1;
+  /** qdisc generation the NIC committed it as */
+  generation: number;
+  /** the QoS policy it was compiled from */
+  policy: { file: string; format: "qos" | "tc"; text: string; host?: string; hostFile?: string };
+  /** owner names its classifier interned: owner.cmd / owner.cgroup hold 1 + the index */
+  strings: { cmd: string[]; cgroup: string[] };
+  /** ISO time of the change */
+  changedAt: string;
+}
+
+export interface QdiscUpdate {
+  /** the qdisc-record revision the change was planned against; another one refuses it (nothing runs) */
+  expectRevision: number;
+  state: QdiscState | null;
+}
+
+export interface QdiscRecord {
+  revision: number;
+  state: QdiscState | null;
+}
+
 export interface TransactResult extends TransactionResult {
   /** host-state revision after the transaction (advanced when an update was applied) */
   revision: number;
@@ -43,13 +67,15 @@ export interface NicTransport {
   /** "local" or the socket path */
   readonly name: string;
   /** Run a transaction (and, when all its accesses succeed, apply the host-state update) as one unit. */
-  transact(txn: Transaction, update?: StateUpdate): Promise<TransactResult>;
+  transact(txn: Transaction, update?: StateUpdate, qdisc?: QdiscUpdate): Promise<TransactResult>;
   /** Traffic in; resolves when the NIC has judged every packet. */
   inject(batch: PacketBatch): Promise<BatchOutcome>;
   captureRead(from: number, max: number): Promise<CaptureRecord[]>;
   appReceive(app: number, from: number, max: number): Promise<AppRecord[]>;
   appNotifications(app: number, from: number, max: number): Promise<AppNotification[]>;
   getState(): Promise<HostStateRecord>;
+  /** The qdisc record (protocol 2). */
+  getQdiscState(): Promise<QdiscRecord>;
   /** Settle a pending `load --confirm`: keep the new program, or roll back now; false when nothing was pending. */
   confirm(decision?: "keep" | "rollback"): Promise<boolean>;
   /** Hold the configuration lock (waits for other holders); released by unlock() or when the connection ends. */

@@ -64,7 +64,7 @@ describe("NIC daemon", () => {
       const before = { gen: d.host.device.read32(REG.ACTIVE_GEN), revision: d.host.revision, crc: d.host.device.read32(REG.ACTIVE_CRC) };
       const c = await raw(d.socketPath);
       c.send(encodeFrame({ id: 1, op: "hello" }));
-      expect((await c.next()).header).toMatchObject({ id: 1, ok: true, protocol: 1 });
+      expect((await c.next()).header).toMatchObject({ id: 1, ok: true, protocol: 2 });
       const cases: [Uint8Array, string][] = [
         [encodeFrame({ id: 2, op: "txn" }, new Uint8Array(10)), "bad-request"], // not whole accesses
         [encodeFrame({ id: 3, op: "txn" }, Uint8Array.from([7, 0, 0, 0, 0, 0, 0, 0, 0])), "bad-request"], // kind 7
@@ -299,7 +299,7 @@ describe("NIC daemon", () => {
       writeFileSync(sock, "");
       const nic = await startNic({ socket: sock });
       const t = await SocketTransport.connect(sock);
-      expect((await new NicDriver(t).identify()).version).toBe("1.0");
+      expect((await new NicDriver(t).identify()).version).toBe("1.1");
       await t.close();
       await nic.stop();
       await expect(SocketTransport.connect(sock)).rejects.toThrow(/no NIC daemon at/);

@@ -1,9 +1,10 @@
 /**
- * Scenario "QoS" (examples/scenarios/qos): the game is known by its cgroup only. Through the daemon: its
- * packets, on whatever ports each session picks, leave its rings with its cgroup as their owner and are counted
- * under it; the traffic spec's owners are exactly what the NIC's application table holds. The shaping runs the
- * issue-6 qdisc on its virtual-time egress link (hostctl qos simulate): the database keeps its rate, the games'
- * class stays within its ceiling. (The qdisc does not sit on the NIC daemon's egress port yet: see the README.)
+ * Scenario "QoS" (examples/scenarios/qos): the game is known by its cgroup only, and shaped on the NIC. Through
+ * the daemon: the htb qdisc is loaded onto the NIC's egress link (hostctl qdisc add); the applications' packets,
+ * on whatever ports each session picks, leave their rings with their cgroup as owner and are counted under it;
+ * then half a second of their load (egress-load.ts, at its timestamps) goes out through the egress policy, the
+ * qdisc and the 100 Mbit/s link: the database keeps its rate, the games' class stays within its ceiling, and
+ * `hostctl class show -s` prints exactly the NIC's counters.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,7 +14,9 @@ import { runAppAttach, runAppConnect, runAppList } from "../../hostctl/commands/
 import { runAppSend } from "../../hostctl/commands/app-io.js";
 import { runList } from "../../hostctl/commands/list.js";
 import { runLoad } from "../../hostctl/commands/load.js";
-import { runQosSimulate } from "../../hostctl/commands/qos.js";
+import { runQdiscAdd, runShow } from "../../hostctl/commands/qdisc.js";
+import { QdiscDriver, type EgressSnapshot } from "../../hostctl/driver/qdisc-driver.js";
+import { egressLoad, LOAD_SECONDS } from "../../examples/scenarios/qos/egress-load.js";
 import { daemon } from "../nic/helpers.js";
 import { scenarioFile, SCENARIOS } from "./helpers.js";
 
@@ -26,6 +29,8 @@ describe("scenario: QoS by cgroup", () => {
     try {
       await runLoad(file("policy.kopi"), { nic, host: file("host.json") });
       await runAppAttach({ nic, from: file("host.json") });
+      const qos = join(SCENARIOS, "..", "qos", "game-vs-database.qos");
+      expect((await runQdiscAdd("add", ["dev", "nic0"], { policy: qos, nic, link: "100mbit" })).stdout).toMatch(/^added the egress qdisc: htb 1: root/);
       const send = async (conn: string, pcap: string) => (await runAppSend({ nic, conn, read: file(pcap) })).stdout;
       expect(await send("1", "database.pcap")).toMatch(/6 frames posted: 6 sent/);
       expect(await send("2", "bob-game-session-1.pcap")).toMatch(/5 frames posted: 5 sent/);
@@ -45,14 +50,34 @@ describe("scenario: QoS by cgroup", () => {
         expect({ pid: a.pid, uid: a.uid, cmd: a.cmd, cgroup: a.cgroup }, name).toEqual({ pid: o.pid, uid: o.uid, cmd: o.cmd, cgroup: o.cgroup });
       }
 
-      // the shaping
-      const qos = await runQosSimulate({ policy: join(SCENARIOS, "..", "qos", "game-vs-database.qos"), traffic: file("traffic.json"), link: "100mbit", duration: "10s", json: true });
-      const r = JSON.parse(qos.stdout) as { classes: { name: string; throughput: number }[]; sources: { name: string; throughput: number }[] };
-      const cls = (n: string) => r.classes.find((c) => c.name === n)!.throughput;
-      expect(cls("1:10")).toBeGreaterThanOrEqual(0.99 * 60e6); // the database keeps its 60 Mbit/s
-      expect(cls("1:20")).toBeLessThanOrEqual(10e6 * 1.01); // the games, together, within their 10 Mbit/s ceiling
-      const games = r.sources.filter((s) => s.name.endsWith("-game")).reduce((n, s) => n + s.throughput, 0);
-      expect(games).toBeCloseTo(cls("1:20"), -3); // and the games are exactly what class 1:20 carried
+      // the shaping, on the NIC: the load at its timestamps through policy, qdisc and link
+      const { driver } = await d.connect();
+      const qd = new QdiscDriver(driver);
+      const before = await qd.snapshot();
+      const load = egressLoad();
+      const out = await driver.inject({ frames: load.map((p) => p.frame), wireLengths: load.map((p) => p.wireLength), timesUs: load.map((p) => p.timeUs), dir: 1 });
+      expect([...out.flags].every((f) => f >> 2 === 0)).toBe(true); // the egress policy accepts all of it
+      const after = await qd.snapshot();
+      const seconds = (after.head.now_ns - before.head.now_ns) / 1e9;
+      expect(seconds).toBeCloseTo(LOAD_SECONDS, 2);
+      const rate = (q: number, a: EgressSnapshot, b: EgressSnapshot) => ((b.queues[q]!.sentBytes - a.queues[q]!.sentBytes) * 8) / seconds;
+      // queue 0 is class 1:10 (the database), queue 1 class 1:20 (the games): leaves in class-id order
+      expect(rate(0, before, after)).toBeGreaterThanOrEqual(0.99 * 60e6); // the database keeps (more than) its 60 Mbit/s
+      expect(rate(1, before, after)).toBeLessThanOrEqual(1.01 * 10e6); // the games, together, within their 10 Mbit/s ceiling
+      expect(rate(1, before, after)).toBeGreaterThanOrEqual(0.9 * 10e6); // and they do get it
+      expect(after.queues[1]!.droppedPackets).toBeGreaterThan(0); // offered 24 Mbit/s: the rest is dropped
+      expect(after.head.enqueued).toBe(after.head.sent_packets + after.head.dropped_packets + after.head.backlog_packets);
+      // the games were classified by cgroup: every game packet of the load hit the cgroup filters
+      const games = load.filter((p) => p.source !== "database").length;
+      const filters = JSON.parse((await runShow("filter", ["dev", "nic0"], { nic, json: true })).stdout) as { match: string; hits: number }[];
+      const cgroupHits = filters.filter((f) => f.match.includes("cgroup")).reduce((n, f) => n + f.hits, 0);
+      expect(cgroupHits).toBe(games + 8 + 4); // and the ring packets before
+      // tc's view of the same counters
+      const now = await qd.snapshot();
+      const classes = JSON.parse((await runShow("class", ["dev", "nic0"], { nic, json: true })).stdout) as { handle: string; bytes: number; drops: number }[];
+      expect(classes.find((c) => c.handle === "1:20")!.bytes).toBe(now.queues[1]!.sentBytes);
+      expect(classes.find((c) => c.handle === "1:10")!.bytes).toBe(now.queues[0]!.sentBytes);
+      expect(classes.find((c) => c.handle === "1:20")!.drops).toBe(now.queues[1]!.droppedPackets);
     } finally {
       await d.stopAll();
     }

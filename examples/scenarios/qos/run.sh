@@ -8,6 +8,10 @@ hostctl load policy.kopi --host host.json
 say hostctl app attach --from host.json
 hostctl app attach --from host.json
 
+# the qdisc goes onto the NIC's egress link: a function change (upload into the shadow slot, commit)
+say hostctl qdisc add dev nic0 --policy ../../qos/game-vs-database.qos --link 100mbit
+hostctl qdisc add dev nic0 --policy ../../qos/game-vs-database.qos --link 100mbit
+
 # traffic leaves from the applications' own rings; bob's game starts a second session on new ports
 say hostctl app send --conn 1 -r database.pcap
 hostctl app send --conn 1 -r database.pcap
@@ -24,7 +28,12 @@ hostctl app send --conn 3 -r charlie-game.pcap
 say hostctl list egress
 hostctl list egress
 
-# the shaping: the qdisc on a virtual-time 100 Mbit/s egress link, with the applications' offered load
-# (traffic.json: each source's owner is the application attached above)
-say hostctl qos simulate --policy ../../qos/game-vs-database.qos --traffic traffic.json --link 100mbit --duration 10s
-hostctl qos simulate --policy ../../qos/game-vs-database.qos --traffic traffic.json --link 100mbit --duration 10s
+# the shaping, on the NIC: half a second of the applications' load (at its timestamps) leaves through the
+# egress policy, the qdisc and the 100 Mbit/s link
+$ROOT/node_modules/.bin/tsx egress-load.ts "$RUN_DIR/egress-load.pcap"
+say hostctl inject --direction egress -r egress-load.pcap
+hostctl inject --direction egress -r "$RUN_DIR/egress-load.pcap"
+say hostctl class show dev nic0 -s
+hostctl class show dev nic0 -s
+say hostctl filter show dev nic0 -s
+hostctl filter show dev nic0 -s
