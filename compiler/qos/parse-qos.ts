@@ -16,32 +16,12 @@
  * Statements end at a line end or `;` outside braces; `#` starts a comment. Parameters are tc's (same names,
  * same units). Syntax errors point at the word; the matches' errors are the policy language's own.
  */
-import { errorAt } from "../../overlay-isa/index.js";
 import type { MatchNode, Pos, RuleNode, SetNode, ValueNode } from "../policy/ast.js";
+import { BlockScanner } from "../policy/block-scanner.js";
 import { matchStatement } from "../policy/parse.js";
 import { words, type QosSource, type QosStatement, type Verb, type Word } from "./statements.js";
 
-class Scanner {
-  i = 0;
-  constructor(
-    readonly file: string,
-    readonly src: string,
-  ) {}
-
-  fail(at: number, message: string): never {
-    throw errorAt(this.file, this.src, at, message);
-  }
-
-  skip(): void {
-    const s = this.src;
-    for (;;) {
-      const c = s[this.i];
-      if (c === " " || c === "\t" || c === "\n" || c === "\r") this.i++;
-      else if (c === "#") while (this.i < s.length && s[this.i] !== "\n") this.i++;
-      else return;
-    }
-  }
-
+class Scanner extends BlockScanner {
   word(): Word | undefined {
     this.skip();
     const m = /[^\s{}#;]+/y;
@@ -51,46 +31,6 @@ class Scanner {
     const w = { text: r[0], pos: { start: this.i, end: this.i + r[0].length } };
     this.i = w.pos.end;
     return w;
-  }
-
-  /** Statement spans up to the closing brace (depth-aware, strings and comments skipped); `i` ends after it. */
-  statements(open: number): [number, number][] {
-    const s = this.src;
-    const out: [number, number][] = [];
-    let depth = 0;
-    let start = this.i;
-    const push = (end: number) => {
-      const text = s.slice(start, end);
-      if (/\S/.test(text.replace(/#[^\n]*/g, ""))) out.push([start + (text.length - text.trimStart().length), end]);
-    };
-    const braces: number[] = [];
-    for (; this.i < s.length; this.i++) {
-      const c = s[this.i];
-      if (c === '"') {
-        const close = s.indexOf('"', this.i + 1);
-        const nl = s.indexOf("\n", this.i + 1);
-        if (close < 0 || (nl >= 0 && nl < close)) this.fail(this.i, 'unterminated string (a string ends with " on the same line)');
-        this.i = close;
-      } else if (c === "#") {
-        while (this.i < s.length && s[this.i] !== "\n") this.i++;
-        this.i--;
-      } else if (c === "{") {
-        depth++;
-        braces.push(this.i);
-      } else if (c === "}") {
-        if (depth === 0) {
-          push(this.i);
-          this.i++;
-          return out;
-        }
-        depth--;
-        braces.pop();
-      } else if ((c === ";" || c === "\n") && depth === 0) {
-        push(this.i);
-        start = this.i + 1;
-      }
-    }
-    this.fail(braces.length ? braces[braces.length - 1]! : open, "this '{' is never closed (expected '}')");
   }
 }
 
