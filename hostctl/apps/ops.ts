@@ -4,8 +4,7 @@
  * detaches, lists and opens; an application may push to, read from and wait on its own connections only.
  */
 import { MAX_RING_SLOTS, MIN_RING_SLOTS, validRingSlots } from "../../fpga-model/rings.js";
-import type { ConnRecord } from "../../fpga-model/packets.js";
-import { decodePackets } from "../daemon/protocol.js";
+import { decodePackets, encodeRecords } from "../daemon/protocol.js";
 import type { NicHost } from "../daemon/nic-host.js";
 import { parseEndpoint, parseProtocol, type Endpoint } from "./endpoints.js";
 import { AppsError, AppService, type AppSpec, type ConnSpec, type Requester } from "./service.js";
@@ -94,20 +93,6 @@ export function parseConnSpec(h: Record<string, unknown>): ConnSpec {
   return { ...common, kind, proto, local, remote };
 }
 
-/** Records as a JSON list plus their bytes back to back (as capture.read and app.read send them). */
-function records(list: readonly ConnRecord[]): [object, Uint8Array] {
-  let total = 0;
-  for (const r of list) total += r.data.length;
-  const body = new Uint8Array(total);
-  let at = 0;
-  const meta = list.map((r) => {
-    body.set(r.data, at);
-    at += r.data.length;
-    const { data, ...rest } = r;
-    return { ...rest, caplen: data.length };
-  });
-  return [{ records: meta }, body];
-}
 
 function kernelOnly(who: Requester, op: string): void {
   if (who.role !== "kernel") throw new AppsError("not-allowed", `${op} is for the host kernel; application ${who.app} may use conn.push, conn.read and app.wait on its own connections`);
@@ -147,7 +132,7 @@ export async function serveApps(host: NicHost, who: Requester, op: AppsOp, h: Re
     }
     case "conn.read": {
       const conn = integer(h, "conn", 1, 0xffffffff);
-      return records(svc.read(who, conn, integer(h, "from", 0, 0xffffffff, 0), integer(h, "max", 1, MAX_READ, 1024)));
+      return encodeRecords(svc.read(who, conn, integer(h, "from", 0, 0xffffffff, 0), integer(h, "max", 1, MAX_READ, 1024)));
     }
     case "app.wait": {
       const app = who.role === "app" ? who.app : integer(h, "app", 1, 0xffff);

@@ -10,9 +10,9 @@ import type { Command } from "commander";
 import { compilePolicy, type CompiledPolicy, type PolicyFormat } from "../../compiler/policy/compile.js";
 import { OwnerTable, type FlowKey, type HostDescription, type OwnerFields } from "../../compiler/policy/host.js";
 import { countersJson, formatListing, formatSaveCounters, type Counter } from "../../compiler/policy/listing.js";
-import type { TableImage } from "../../compiler/policy/tables.js";
 import { JitError, JitUnsupported, selectTier, type TierChoice } from "../../runtime/jit/index.js";
-import { OverlayVM, type TableEntry } from "../../runtime/vm.js";
+import { OverlayVM } from "../../runtime/vm.js";
+import { runtimeEntries } from "../driver/policy-program.js";
 import { parseTierOption, TIER_HELP } from "../tier-option.js";
 import { CaptureFileError, CaptureFileReader } from "../pcap/index.js";
 import { CliError } from "../errors.js";
@@ -42,17 +42,6 @@ export interface ReplayResult {
   /** meta.mark and the mirror bit each packet left with */
   marks: Uint32Array;
   mirror: Uint8Array;
-}
-
-/** A runtime table entry for each entry of a compiled table image. */
-export function runtimeEntries(t: TableImage): TableEntry[] {
-  return t.entries.map((e, i): TableEntry => {
-    const value = Number(e.value);
-    if ("lo" in e) return { kind: "range", lo: e.lo, hi: e.hi, value };
-    if ("prefixLen" in e) return { kind: "lpm", key: e.key, prefixLen: e.prefixLen, value };
-    if ("mask" in e) return { kind: "ternary", key: e.key, mask: e.mask, priority: i, value };
-    return { kind: "exact", key: e.key, value };
-  });
 }
 
 /** Load a compiled policy and its table images into a VM (what the driver does through MMIO). */

@@ -175,3 +175,19 @@ export function u32Body(values: readonly number[]): Uint8Array {
   values.forEach((v, i) => view.setUint32(4 * i, v >>> 0, true));
   return out;
 }
+
+/** Ring records (packet bytes plus metadata) as a JSON list plus their bytes back to back in the body, as
+ * capture.read and app.read send them. */
+export function encodeRecords<T extends { data: Uint8Array }>(list: readonly T[]): [object, Uint8Array] {
+  let total = 0;
+  for (const r of list) total += r.data.length;
+  const body = new Uint8Array(total);
+  let at = 0;
+  const meta = list.map((r) => {
+    body.set(r.data, at);
+    at += r.data.length;
+    const { data, ...rest } = r;
+    return { ...rest, caplen: data.length };
+  });
+  return [{ records: meta }, body];
+}

@@ -8,7 +8,6 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import { KERNEL, PacketPortError } from "../../fpga-model/nic-device.js";
-import type { AppRecord, CaptureRecord } from "../../fpga-model/packets.js";
 import { APP_PAGES } from "../../fpga-model/registers.js";
 import { isAppsOp, serveApps } from "../apps/ops.js";
 import { AppsError } from "../apps/service.js";
@@ -16,7 +15,7 @@ import { checkHostState, HostStateError } from "../driver/host-state.js";
 import { decodeTransaction } from "../driver/transaction.js";
 import type { QdiscState, QdiscUpdate, StateUpdate } from "../driver/transport.js";
 import type { NicHost } from "./nic-host.js";
-import { decodePackets, encodeFrame, FrameDecoder, OUTCOME_RECORD, PROTOCOL_VERSION, u32Body, type Frame } from "./protocol.js";
+import { decodePackets, encodeFrame, encodeRecords, FrameDecoder, OUTCOME_RECORD, PROTOCOL_VERSION, u32Body, type Frame } from "./protocol.js";
 
 const MAX_READ = 65536;
 const MAX_CONFIRM_MS = 24 * 3600 * 1000;
@@ -238,7 +237,7 @@ export class NicServer {
       case "capture.read": {
         this.kernelOnly(conn, op);
         const { from, max } = range(h);
-        return records(host.device.captureRead(from, max));
+        return encodeRecords(host.device.captureRead(from, max));
       }
       case "app.read":
       case "app.notify": {
@@ -251,7 +250,7 @@ export class NicServer {
           throw new RequestError("not-allowed", `application ${conn.app} cannot read application ${String(h.app)}'s ring`);
         }
         if (op === "app.notify") return [{ notifications: host.device.appNotifications(app, from, max) }];
-        return records(host.device.appReceive(app, from, max));
+        return encodeRecords(host.device.appReceive(app, from, max));
       }
       case "lock":
         this.kernelOnly(conn, op);
@@ -298,20 +297,6 @@ function range(h: Record<string, unknown>): { from: number; max: number } {
   return { from, max };
 }
 
-/** Ring records as a JSON list plus their bytes back to back in the body. */
-function records(list: readonly (CaptureRecord | AppRecord)[]): [object, Uint8Array] {
-  let total = 0;
-  for (const r of list) total += r.data.length;
-  const body = new Uint8Array(total);
-  let at = 0;
-  const meta = list.map((r) => {
-    body.set(r.data, at);
-    at += r.data.length;
-    const { data, ...rest } = r;
-    return { ...rest, caplen: data.length };
-  });
-  return [{ records: meta }, body];
-}
 
 /** A qdisc-record update as the protocol carries it; every field checked (the daemon keeps it as given). */
 function checkQdiscUpdate(raw: unknown): QdiscUpdate {

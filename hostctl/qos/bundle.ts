@@ -2,7 +2,7 @@
 import type { CompiledQos } from "../../compiler/qos/compile.js";
 import { formatHandle, formatRate } from "../../compiler/qos/units.js";
 import type { QdiscBundle } from "../../fpga-model/scheduler.js";
-import { runtimeEntries } from "../commands/replay.js";
+import { runtimeEntries } from "../driver/policy-program.js";
 
 export function bundleOf(c: CompiledQos): QdiscBundle {
   const p = c.policy.root;
