@@ -1,6 +1,9 @@
 // Entry points of the overlay VM module (build/overlay-vm.wasm). runtime/vm.ts is the only intended caller;
 // runtime/LAYOUT.md documents the memory these functions share with it and with the JIT tier.
-import { OP_FLAGS, OPF_VALID, VECTOR_SLOTS } from "./isa.generated";
+import {
+  OP_FLAGS, OPF_VALID, VECTOR_SLOTS, OP_SLD_RRI, OP_SST_RRI, OP_MIN_RRR, OP_MAX_RRR, OP_QLEN_RR, OP_QBYTES_RR,
+  OP_QHEAD_RR, OP_QTIME_RR, OP_QDROP_RI, OP_QCE_RR, OP_QMAXB_RRI, OP_QMAXP_RRI, OP_FHASH_RR,
+} from "./isa.generated";
 import { BASES, CTL_KEY, CTL_MASK, LOOKUP_KEY, REGS, VEC } from "./memory-map";
 import { STAGE, STAGE_CAPACITY } from "./heap";
 import * as loader from "./loader";
@@ -8,6 +11,9 @@ import * as interp from "./interp";
 import * as ratelimit from "./ratelimit";
 import * as conntrack from "./conntrack";
 import * as packetInput from "./packet-input";
+import * as schedQueues from "./sched-queues";
+import * as sched from "./sched";
+import { flowHash } from "./sched-hash";
 import { parsePacket, resetParser, writeMetadata } from "./parser";
 import { TD_BYTES, T_FULL, tableClear, tableCount, tableDelete, tableInsert, tableLookup } from "./tables";
 
@@ -25,6 +31,8 @@ export function stageCapacity(): usize {
 export function loadProgram(length: u32): i32 {
   ratelimit.beginLoad();
   conntrack.beginLoad();
+  schedQueues.beginLoad();
+  sched.resetSchedStats();
   const r = loader.loadImage(length);
   resetParser();
   interp.clearMetadata();
@@ -110,6 +118,35 @@ export function runBatch(count: u32, linktype: u32, withCycles: bool): bool {
  *  tier imports this, so both tiers share one parser and its per-packet slot clearing). */
 export function parseFrame(frame: usize, caplen: u32, wirelen: u32, linktype: u32): void {
   parsePacket(frame, caplen, wirelen, linktype);
+}
+
+// JIT tier hooks: the per-packet steps of interp.ts runLoop that touch VM state, and `limit`, so compiled code
+// shares the interpreter's side input, flow table and token buckets (runtime/jit/translate.ts calls them).
+
+/** runLoop's beforePacket (side input: time, owner.*, ct.state): at level 2 or when the program uses `limit`. */
+export function packetSideInput(i: u32, frame: usize, cap: u32, level: i32): void {
+  packetInput.beforePacket(i, frame, cap, level);
+}
+
+/** runLoop's step after the program: confirm or forget the flow the packet opened (programs reading ct.state). */
+export function packetDone(verdict: u32): void {
+  if (conntrack.tracking) conntrack.conntrackAfter(verdict);
+}
+
+/** `limit` at instruction `insn` of the loaded program: its token bucket, as the interpreter takes it. */
+export function limitAt(insn: u32): u64 {
+  if (!loader.loaded || insn >= loader.insnCount) return 0;
+  return ratelimit.limitTake(<usize>load<u32>(loader.progBase + <usize>insn * loader.INSN_BYTES, 4));
+}
+
+/** The loaded program uses `limit` (runLoop then passes every packet's time through packetSideInput). */
+export function usesTime(): bool {
+  return loader.usesTime;
+}
+
+/** The loaded program reads ct.state (runLoop then tracks flows per packet). */
+export function tracksFlows(): bool {
+  return conntrack.tracking;
 }
 
 /** Parse the first frame of the prepared batch into the vector (for tools and tests), whatever the program. */
@@ -200,4 +237,101 @@ export function basesPointer(): usize {
 }
 export function lookupKeyPointer(): usize {
   return LOOKUP_KEY;
+}
+
+// ---- scheduler (sched.ts, sched-queues.ts; runtime/sched/README.md) ----------------------------------------
+
+/** Sizes of the state memory (words), queues and packet descriptors laid out at the next load. */
+export function setSchedSizes(words: u32, queues: u32, packets: u32): bool {
+  return schedQueues.setSchedSizes(words, queues, packets);
+}
+
+/** The frame area the host writes an arriving packet into before schedEnqueue (room for `bytes`). */
+export function schedFramePointer(bytes: u32): usize {
+  packetInput.clearSideInput();
+  return interp.prepareBatch(1, bytes);
+}
+
+export function schedEnqueue(handle: u32, caplen: u32, wirelen: u32, linktype: u32, now: u64, klass: u32, mark: u32, priority: u32): i32 {
+  return sched.schedEnqueue(handle, caplen, wirelen, linktype, now, klass, mark, priority);
+}
+
+export function schedDequeue(now: u64, linktype: u32): i64 {
+  return sched.schedDequeue(now, linktype);
+}
+
+/** What the last successful dequeue took: 0 handle, 1 queue, 2 wire length, 3 enqueue time, 4 CE mark. */
+export function schedLast(which: i32): u64 {
+  switch (which) {
+    case 0: return <u64>schedQueues.lastHandle;
+    case 1: return <u64>schedQueues.lastQueue;
+    case 2: return <u64>schedQueues.lastLen;
+    case 3: return schedQueues.lastTime;
+    case 4: return <u64>schedQueues.lastCe;
+    default: return 0;
+  }
+}
+
+/** Event statistics (sched.ts schedStat): 0 offered, 1 refused, 2 overflow, 3 faults, 4 overruns, 5 empty pops,
+ *  6 dequeue runs, 7 the wake-up time of the last idle dequeue, 8 the queue the last refusal was accounted to,
+ *  9 packets qdrop took out of queues. */
+export function schedStat(which: i32): u64 {
+  return sched.schedStat(which);
+}
+
+/** Queue records (sched-queues.ts QREC bytes each), how many, and the state memory. */
+export function schedQueuePointer(): usize {
+  return schedQueues.queueBase;
+}
+export function schedQueueCount(): u32 {
+  return schedQueues.queueCount;
+}
+export function schedQueueRecordBytes(): u32 {
+  return <u32>schedQueues.QREC;
+}
+export function schedStatePointer(): usize {
+  return schedQueues.stateBase;
+}
+export function schedStateWords(): u32 {
+  return schedQueues.stateWords;
+}
+export function schedPacketsQueued(): u32 {
+  return schedQueues.packetsInUse();
+}
+
+/** Handles the queue model dropped since the last clear (u32 each). */
+export function schedDropLogPointer(): usize {
+  return schedQueues.dropLogPointer();
+}
+export function schedDropLogCount(): u32 {
+  return schedQueues.dropLogCount;
+}
+export function schedClearDropLog(): void {
+  schedQueues.clearDropLog();
+}
+
+/** A scheduler instruction at index `insn` of the loaded program, run on register values x (first source) and y
+ *  (second source, or the stored value of `sst`): the JIT tier calls this, so both tiers share one queue model,
+ *  one state memory and one flow hash. Returns the value written to rd (0 for sst and qdrop). */
+export function schedAt(insn: u32, x: u64, y: u64): u64 {
+  if (!loader.loaded || insn >= loader.insnCount) return 0;
+  const p = loader.progBase + <usize>insn * loader.INSN_BYTES;
+  const op = <u32>load<u8>(p);
+  const k = load<u64>(p, 8);
+  switch (op) {
+    case OP_SLD_RRI: return schedQueues.stateLoad(x + k);
+    case OP_SST_RRI: schedQueues.stateStore(x + k, y); return 0;
+    case OP_MIN_RRR: return x < y ? x : y;
+    case OP_MAX_RRR: return x > y ? x : y;
+    case OP_QLEN_RR: return schedQueues.queueLen(x);
+    case OP_QBYTES_RR: return schedQueues.queueBytes(x);
+    case OP_QHEAD_RR: return schedQueues.headLen(x);
+    case OP_QTIME_RR: return schedQueues.headTime(x);
+    case OP_QDROP_RI: schedQueues.dropPacket(x, k != 0); return 0;
+    case OP_QCE_RR: return schedQueues.markHead(x);
+    case OP_QMAXB_RRI: return schedQueues.queueMax(x, k, true);
+    case OP_QMAXP_RRI: return schedQueues.queueMax(x, k, false);
+    case OP_FHASH_RR: return flowHash(x);
+    default: return 0;
+  }
 }

@@ -14,7 +14,7 @@ import {
   OPF_KPREFIX, OPF_MEM, OPF_VERDICT, OPF_FALLS, FIELD_COUNT, FIELD_SLOT, FIELD_BITS, FIELD_WRITABLE,
   OP_LDF_RF, OP_LDB_RM, OP_PFX_RFP, OP_LDK_RK, OP_STF_FR, OP_STF_FI, OP_COUNT_XR, OP_LOOKUP_EXACT_RB, MEM_BASE_COUNT, MEM_INDEXED, LIMIT_INSTRUCTION_MEMORY, LIMIT_TABLES, LIMIT_COUNTERS, LIMIT_CONSTANTS,
   LIMIT_KEY_FIELDS, LIMIT_KEY_BITS, LIMIT_LPM_KEY_BITS, LIMIT_TABLE_ENTRIES, TABLE_LPM, TABLE_RANGE,
-  F_PKT_HDRS, F_CT_STATE, OP_LIMIT_RK,
+  F_PKT_HDRS, F_PKT_LEN, F_CT_STATE, OP_LIMIT_RK, OPF_HEADERS, OP_SLD_RRI, OP_SST_RRI, OP_QLEN_RR, OP_QMAXP_RRI,
 } from "./isa.generated";
 import { REG_ZERO, ZERO16, slotAddr } from "./memory-map";
 import { STAGE, STAGE_CAPACITY, allocate, resetHeap } from "./heap";
@@ -22,7 +22,10 @@ import { TD_BYTES, TDO_KIND, TDO_CAPACITY, TDO_KEY_BITS, TDO_KEY_WORDS, TDO_NFIE
 import { limitBucket } from "./ratelimit";
 import { allocateTable, setTracking, tracking } from "./conntrack";
 import { isValidVerdict } from "./verdict";
+import { allocateQueues, allocateState } from "./sched-queues";
 import { interpreterImplements, internalOpcodesFree, OPI_LDB_ABS, OPI_LDB_IDX } from "./interp";
+import { fuseProgram } from "./fuse";
+import { readsUnwritten } from "./liveness";
 
 export const INSN_BYTES: usize = 16;
 export const PFX_BYTES: usize = 48;
@@ -59,11 +62,21 @@ export let headerLevel: i32 = 0;
 export let writesMeta = false;
 /** the program uses token buckets (`limit`), so each packet's timestamp must be set (packet-input.ts) */
 export let usesTime = false;
+/** some path reads a register before writing it, so r0..r15 are cleared before each packet (liveness.ts) */
+export let clearsRegisters = true;
+/** the only packet metadata the program reads is pkt.len (`len`, `greater`, `less`): the per-packet setup
+ *  writes that one slot */
+export let readsOnlyWireLength = false;
 /** index of the offending instruction (or table) of the last refused load, -1 for the image as a whole */
 export let loadErrorIndex: i32 = -1;
 
+/** Which of the packet metadata slots (pkt.len … pkt.linktype, below pkt.hdrs) the program reads, one bit each. */
+let pktSlotsRead: u32 = 0;
+
 /** What a program's reading of field `id` requires of the per-packet setup. */
 function fieldLevel(id: i32): i32 {
+  const read = <i32>unchecked(FIELD_SLOT[id]);
+  if (unchecked(FIELD_WRITABLE[id]) == 0 && read < F_PKT_HDRS) pktSlotsRead |= <u32>1 << <u32>read;
   if (unchecked(FIELD_WRITABLE[id]) != 0) return 0;
   const slot = <i32>unchecked(FIELD_SLOT[id]);
   if (slot < F_PKT_HDRS) return 1;
@@ -129,6 +142,9 @@ export function loadImage(length: u32): i32 {
   let level: i32 = 0;
   let meta = false;
   let time = false;
+  pktSlotsRead = 0;
+  let schedState = false;
+  let schedQueues = load<u16>(img, 6) == 2; // a scheduler program always gets the queue model (sched.ts)
   for (let i: u32 = 0; i < nCode; i++) {
     const w = codeBase + i * 8;
     const op = <i32>load<u8>(w);
@@ -172,6 +188,10 @@ export function loadImage(length: u32): i32 {
       if ((off & 0xf) != 0) level = 2;
     }
     if ((flags & OPF_VERDICT) != 0 && !isValidVerdict(imm)) return refuse(LOAD_BAD_VERDICT, <i32>i);
+    // an opcode that reads headers without naming a field (fhash) needs the parser
+    if ((flags & OPF_HEADERS) != 0 && (flags & (OPF_FIELD | OPF_TABLE | OPF_MEM | OPF_KPREFIX)) == 0) level = 2;
+    if (op == <i32>OP_SLD_RRI || op == <i32>OP_SST_RRI) schedState = true;
+    if (op >= <i32>OP_QLEN_RR && op <= <i32>OP_QMAXP_RRI) schedQueues = true;
   }
 
   // layout
@@ -278,7 +298,12 @@ export function loadImage(length: u32): i32 {
     store<u64>(p, k, 8);
   }
 
+  fuseProgram(codeBase, nCode, prog, INSN_BYTES); // superinstructions (fuse.ts)
+  const clears = readsUnwritten(codeBase, nCode); // liveness.ts
+
   if (tracking && !allocateTable()) return refuse(LOAD_OUT_OF_MEMORY, -1); // the flow table (conntrack.ts)
+  if (schedState && !allocateState()) return refuse(LOAD_OUT_OF_MEMORY, -1); // sched-queues.ts
+  if (schedQueues && !allocateQueues()) return refuse(LOAD_OUT_OF_MEMORY, -1);
   progBase = prog;
   insnCount = nCode;
   tableCount = nTables;
@@ -289,6 +314,8 @@ export function loadImage(length: u32): i32 {
   headerLevel = level;
   writesMeta = meta;
   usesTime = time;
+  clearsRegisters = clears;
+  readsOnlyWireLength = level == 1 && pktSlotsRead == <u32>1 << <u32>F_PKT_LEN;
   loaded = true;
   return LOAD_OK;
 }

@@ -319,10 +319,21 @@ class Emitter {
         this.flush(out, p.cycles);
         if (op.target !== p.index + 1) out.push(m.br(`L${op.target}`));
         return;
-      case "jcc":
+      case "jcc": {
+        const holds = () => this.compare(op.cond, this.reg(op.ra), op.rs !== undefined ? this.reg(op.rs) : this.k64(op.imm!));
+        // a jump between two exits (the last test of most filters) picks the verdict with a select: no branch
+        // on the packet's data for the processor to mispredict
+        const taken = this.plan.insns[op.target]!.op;
+        const next = this.plan.insns[p.index + 1]?.op;
+        if (taken.k === "exit" && next?.k === "exit" && this.plan.insns[op.target]!.cycles === this.plan.insns[p.index + 1]!.cycles) {
+          this.flush(out, p.cycles + this.plan.insns[op.target]!.cycles);
+          out.push(m.local.set(L_VERDICT, m.select(holds(), i32.const(taken.verdict | 0), i32.const(next.verdict | 0))), m.br("done"));
+          return;
+        }
         this.flush(out, p.cycles);
-        if (op.target !== p.index + 1) out.push(m.br(`L${op.target}`, this.compare(op.cond, this.reg(op.ra), op.rs !== undefined ? this.reg(op.rs) : this.k64(op.imm!))));
+        if (op.target !== p.index + 1) out.push(m.br(`L${op.target}`, holds()));
         return;
+      }
       case "exit":
         this.flush(out, p.cycles);
         out.push(m.local.set(L_VERDICT, i32.const(op.verdict | 0)), m.br("done"));

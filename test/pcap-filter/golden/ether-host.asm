@@ -4,13 +4,13 @@
     ldw r0, [pkt + 8]
     jne r0, 0x22334455, L4
     ldh r0, [pkt + 6]
-    jeq r0, 17, L8
+    jeq r0, 17, L9
 L4:
     ldw r0, [pkt + 2]
-    jne r0, 0x22334455, L9
+    jne r0, 0x22334455, L8
     ldh r0, [pkt + 0]
-    jne r0, 17, L9
+    jeq r0, 17, L9
 L8:
-    exit accept
-L9:
     exit drop
+L9:
+    exit accept

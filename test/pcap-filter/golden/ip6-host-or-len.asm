@@ -10,7 +10,7 @@
     ldw r0, [pkt + 30]
     jne r0, 0, L10
     ldw r0, [pkt + 34]
-    jeq r0, 1, L20
+    jeq r0, 1, L21
 L10:
     ldw r0, [pkt + 38]
     jne r0, 0xfe800000, L18
@@ -19,11 +19,10 @@ L10:
     ldw r0, [pkt + 46]
     jne r0, 0, L18
     ldw r0, [pkt + 50]
-    jeq r0, 1, L20
+    jeq r0, 1, L21
 L18:
     ldf r0, pkt.len
-    jle r0, 1000, L21
-L20:
-    exit accept
-L21:
+    jgt r0, 1000, L21
     exit drop
+L21:
+    exit accept
