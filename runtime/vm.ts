@@ -166,6 +166,21 @@ function emptyResult(n: number, withCycles: boolean): BatchResult {
   };
 }
 
+/**
+ * A batch area the caller fills itself (prepareInPlace): it writes frames at `frames` and one 16-byte
+ * descriptor per frame at `descriptors` (runtime/LAYOUT.md), then calls runInPlace. Addresses are byte offsets
+ * into `memory`; they stay valid until the next run(), prepare(), prepareInPlace(), load() or parseHeaders().
+ */
+export interface InPlaceBatch {
+  readonly maxCount: number;
+  readonly frameBytes: number;
+  readonly descriptors: number;
+  readonly frames: number;
+  /** u32 verdict per frame, written by runInPlace */
+  readonly verdicts: number;
+  readonly generation: number;
+}
+
 /** Frames copied into the VM by prepare(), valid until the VM's batch area is reused. */
 export interface PreparedBatch {
   readonly count: number;
@@ -493,6 +508,42 @@ export class OverlayVM {
     this.stageChunk(frames, 0, n, opts.wireLengths, port | (dir << 16));
     const batch: PreparedBatch = { count: n, generation: ++this.generation };
     return batch;
+  }
+
+  /**
+   * Reserve a batch area for up to `maxCount` frames in `frameBytes` bytes that the caller writes straight into
+   * VM memory (e.g. a capture file read into `frames`), so no frame is copied. Take memory views after this call.
+   */
+  prepareInPlace(maxCount: number, frameBytes: number): InPlaceBatch {
+    checkInteger("batch size", maxCount, CHUNK_PACKETS);
+    checkInteger("frame bytes", frameBytes, 0x7fff_ffff);
+    const vm = this.vm;
+    this.generation++;
+    const frames = vm.prepareBatch(maxCount, frameBytes) >>> 0;
+    if (frames === 0) throw new VMError(`out of memory for a batch of ${maxCount} frames (${frameBytes} bytes)`);
+    return {
+      maxCount,
+      frameBytes,
+      descriptors: vm.batchPointer(BATCH.descriptors) >>> 0,
+      frames,
+      verdicts: vm.batchPointer(BATCH.verdicts) >>> 0,
+      generation: this.generation,
+    };
+  }
+
+  /**
+   * Run the loaded program over the first `count` descriptors the caller wrote into an InPlaceBatch; the
+   * verdicts are left at `batch.verdicts` (faults and metadata are not reported). Frame offsets and lengths are
+   * the caller's to get right: the VM bounds every load by the descriptor's caplen, not by the frames area.
+   */
+  runInPlace(batch: InPlaceBatch, count: number, linktype = 1): void {
+    this.requireProgram();
+    if (batch.generation !== this.generation) throw new VMError("the in-place batch was overwritten by a later run(), prepare(), load() or parseHeaders()");
+    checkInteger("frame count", count, batch.maxCount);
+    checkInteger("linktype", linktype, 0xffff);
+    if (count === 0) return;
+    const ran = this.engine ? this.engine(count, linktype, false) : this.vm.runBatch(count, linktype, 0) !== 0;
+    if (!ran) throw new VMError("no program is loaded: call load(image) first");
   }
 
   /** Run the loaded program over a batch prepare() copied in. */

@@ -6,19 +6,20 @@
  */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import type { OverlayVM } from "../../runtime/vm.js";
 import { SourceError } from "../../overlay-isa/diagnostics.js";
 import { BufferedOutput, FdSink } from "../pcap/byte-sink.js";
 import type { CaptureInterface } from "../pcap/capture-decoder.js";
 import { CaptureFileError } from "../pcap/capture-file-error.js";
 import { describeSystemError } from "../pcap/capture-reader.js";
-import { isKnownDlt, MAXIMUM_SNAPLEN, unknownDltMessage } from "../pcap/link-types.js";
+import { classicFileShape, copyClassicRecords } from "../pcap/classic-fast-path.js";
+import { isKnownDlt, MAXIMUM_SNAPLEN, maxSnaplenForDlt, unknownDltMessage } from "../pcap/link-types.js";
 import type { CapturedPacket, TimestampPrecision } from "../pcap/packet.js";
 import { FileSource, type PacketSource } from "../pcap/packet-source.js";
 import { PcapWriter } from "../pcap/pcap-writer.js";
 import { PcapngWriter } from "../pcap/pcapng-writer.js";
-import { PacketPrinter } from "../print/packet-printer.js";
+import type { PacketPrinter } from "../print/packet-printer.js";
 import { DEFAULT_PRINT_OPTIONS, type PrintOptions, type TimestampStyle } from "../print/print-options.js";
-import { annotateOwner } from "../apps/owner-text.js";
 
 /** How many packets go through the filter program per call. */
 export const CAPTURE_BATCH_SIZE = 4096;
@@ -279,6 +280,60 @@ function openWriter(path: string, source: PacketSource, raw: RawOptions, precisi
   };
 }
 
+/**
+ * Whether `-r FILE -w OUT` can copy records as they stand (hostctl/pcap/classic-fast-path.ts): a little-endian
+ * classic pcap file, written back as classic pcap at its own precision, with nothing printed or flushed per
+ * packet and the default filter engine.
+ */
+function fastPathApplies(raw: RawOptions, dependencies: CaptureDependencies, precision: TimestampPrecision, source: FileSource): boolean {
+  if (raw.r === undefined || raw.r === "-" || raw.w === undefined) return false;
+  if (raw.pcapng || raw.print || raw.U || raw.process || dependencies.compileFilter !== undefined) return false;
+  if ((raw.tier ?? "interpreter") !== "interpreter" || source.precision !== precision) return false;
+  return classicFileShape(raw.r)?.precision === precision;
+}
+
+/** The fast path: compile the filter straight onto a VM of our own, write the header, copy the kept records. */
+async function copyWithFastPath(
+  path: string,
+  outputPath: string,
+  source: FileSource,
+  expression: { text: string; file?: string },
+  limit: number,
+  precision: TimestampPrecision,
+  stdoutFd: number,
+): Promise<void> {
+  let filter: { vm: OverlayVM; linktype: number } | undefined;
+  if (expression.text.trim() !== "") {
+    const [{ compilePcapFilter }, { OverlayVM }] = await Promise.all([import("../../compiler/pcap-filter/compile.js"), import("../../runtime/vm.js")]);
+    try {
+      // as the package root's compileFilter does for the interpreter tier
+      const compiled = compilePcapFilter(expression.text, { linktype: source.dlt });
+      const vm = OverlayVM.createSync();
+      vm.load(compiled.image);
+      filter = { vm, linktype: compiled.linktype };
+    } catch (error) {
+      throw relocateFilterError(error, expression.file);
+    }
+  }
+  const sink = outputPath === "-" ? new FdSink(stdoutFd, false, "standard output") : FdSink.create(outputPath);
+  const out = new BufferedOutput(sink);
+  const writer = new PcapWriter(out, { linkType: source.linkType, snapshotLength: source.snapshotLength, precision });
+  let failure: unknown;
+  try {
+    out.flush(); // the file header, before the records go straight to the sink
+    await copyClassicRecords({ path, sink, snapshotLength: source.snapshotLength, maxCaplen: maxSnaplenForDlt(source.dlt), limit, filter });
+  } catch (error) {
+    failure = error;
+  }
+  try {
+    writer.close();
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure instanceof CaptureFileError && failure.code === "EPIPE") return;
+  if (failure !== undefined) throw failure;
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
@@ -315,6 +370,11 @@ async function runCapture(
     writeError(`${source.banner}\n`);
     if (!isKnownDlt(source.dlt)) throw new CaptureError(unknownDltMessage(source.dlt));
 
+    if (source instanceof FileSource && raw.r !== undefined && fastPathApplies(raw, dependencies, precision, source)) {
+      await copyWithFastPath(raw.r, raw.w!, source, expression, limit, precision, stdoutFd);
+      return;
+    }
+
     let filter: PacketFilter | undefined;
     if (expression.text.trim() !== "") {
       const compile = dependencies.compileFilter ?? (await packageFilterCompiler());
@@ -338,7 +398,13 @@ async function runCapture(
     let writer: PacketWriter | undefined;
     if (raw.w !== undefined) writer = openWriter(raw.w, source, raw, precision, stdoutFd);
     const text = new TextOutput(stdoutFd, raw.l === true);
-    const printer = writer === undefined || raw.print ? new PacketPrinter(source.dlt, printOptions(raw, precision === "nano")) : undefined;
+    // loaded only when needed: the printer and the application model cost start-up time -w alone does not need
+    let printer: PacketPrinter | undefined;
+    if (writer === undefined || raw.print) {
+      const { PacketPrinter } = await import("../print/packet-printer.js");
+      printer = new PacketPrinter(source.dlt, printOptions(raw, precision === "nano"));
+    }
+    const annotateOwner = raw.process ? (await import("../apps/owner-text.js")).annotateOwner : undefined;
 
     let accepted = 0;
     let failure: unknown;
@@ -366,7 +432,7 @@ async function runCapture(
             writer.write(packet);
             if (raw.U) writer.flush();
           }
-          if (printer !== undefined) text.add(raw.process ? annotateOwner(printer.format(packet, accepted), packet.comment) : printer.format(packet, accepted));
+          if (printer !== undefined) text.add(annotateOwner ? annotateOwner(printer.format(packet, accepted), packet.comment) : printer.format(packet, accepted));
         }
         text.flush();
       }

@@ -2,13 +2,15 @@
  * Where capture writers put their bytes: a buffered output (appends go into one 1 MiB buffer, written out with
  * one system call when full) over a sink — a file descriptor, or memory for tests and library callers.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, write, writeSync } from "node:fs";
 import { CaptureFileError } from "./capture-file-error.js";
 import { describeSystemError, systemErrorText } from "./capture-reader.js";
 
 export interface ByteSink {
   /** Take these bytes now (the caller reuses the array afterwards). */
   write(bytes: Uint8Array): void;
+  /** Take these bytes, which the caller leaves untouched until the promise settles (optional). */
+  writeAsync?(bytes: Uint8Array): Promise<void>;
   close(): void;
 }
 
@@ -41,6 +43,25 @@ export class FdSink implements ByteSink {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "EAGAIN") {
           Atomics.wait(sleepCell, 0, 0, 2);
+          continue;
+        }
+        throw new CaptureFileError(`${this.name}: ${systemErrorText(code) ?? (error as Error).message}`, true, code);
+      }
+    }
+  }
+
+  /** As write(), on libuv's threads, so the caller can go on working while the bytes are written. */
+  async writeAsync(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) {
+      try {
+        offset += await new Promise<number>((resolve, reject) => {
+          write(this.fd, bytes, offset, bytes.length - offset, null, (error, written) => (error ? reject(error) : resolve(written)));
+        });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "EAGAIN") {
+          await new Promise((resolve) => setTimeout(resolve, 2));
           continue;
         }
         throw new CaptureFileError(`${this.name}: ${systemErrorText(code) ?? (error as Error).message}`, true, code);
