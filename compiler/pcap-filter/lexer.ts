@@ -119,6 +119,9 @@ const V6_FORMS: readonly RegExp[] = (() => {
   return forms.map(sticky);
 })();
 
+/** The characters any V6 form (including a trailing dotted quad with 0x parts) can contain. */
+const RE_V6_CHARS = sticky(`[0-9A-Fa-fxX.:]*`);
+
 const MAC_FORMS: readonly RegExp[] = [
   `${B}:${B}:${B}:${B}:${B}:${B}`,
   `${B}-${B}-${B}-${B}-${B}-${B}`,
@@ -211,7 +214,8 @@ export function scan(expr: string): Token[] {
       },
     });
     candidates.push({ length: longest(RE_HID, expr, at), make: (t) => ({ kind: "HID", text: t }) });
-    if (/[0-9A-Fa-f:]/.test(c)) {
+    // every V6 form has a ':' inside a run of address characters; only then pay for the 45 alternatives
+    if (/[0-9A-Fa-f:]/.test(c) && expr.slice(at, at + matchLength(RE_V6_CHARS, expr, at)).includes(":")) {
       candidates.push({
         length: longest(V6_FORMS, expr, at),
         make: (t) => (parseIPv6(t) === undefined ? { kind: "BAD", text: t, error: `bogus IPv6 address ${t}` } : { kind: "HID6", text: t }),
