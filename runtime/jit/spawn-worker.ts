@@ -19,6 +19,7 @@ export function siblingModule(here: string, name: string): URL {
  * (binaryen's 15 MB bundle takes it over ten seconds); imported first, the module graph reuses them as they are.
  */
 export function spawnModuleWorker(module: URL, options: WorkerOptions = {}, preload: readonly string[] = []): Worker {
+  options = { execArgv: workerExecArgv(), ...options };
   if (!module.pathname.endsWith(".ts")) return new Worker(module, options);
   const tsxApi = tsxEsmApi();
   const require = createRequire(import.meta.url);
@@ -37,4 +38,25 @@ function tsxEsmApi(): string {
   const manifest = createRequire(import.meta.url).resolve("tsx/package.json");
   const exports = (JSON.parse(readFileSync(manifest, "utf8")) as { exports: Record<string, { import: { default: string } }> }).exports;
   return pathToFileURL(join(dirname(manifest), exports["./esm/api"]!.import.default)).href;
+}
+
+/**
+ * The parent's Node options minus those that name a program: a worker inherits execArgv, and under
+ * `node -e CODE` (or -p, --input-type) it would run CODE instead of its module and never answer.
+ */
+export function workerExecArgv(parent: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < parent.length; i++) {
+    const arg = parent[i]!;
+    if (arg === "-e" || arg === "--eval" || arg === "-p" || arg === "--print") {
+      i++; // and its code
+      continue;
+    }
+    if (/^(--eval|--print|--input-type)=/.test(arg) || arg === "--input-type") {
+      if (arg === "--input-type") i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
 }
