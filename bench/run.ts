@@ -17,6 +17,7 @@ import { stopJitCompiler } from "../runtime/jit/index.js";
 import { benchApps, type AppsBenchFigures } from "./apps.js";
 import { benchCapture, type CaptureBenchFigures } from "./capture.js";
 import { benchFilters, type FilterFigure } from "./filters.js";
+import { benchNic, type NicBenchResult } from "./nic.js";
 import { makeFrames } from "./frames.js";
 import { benchPolicyTiers, type PolicyTierRow } from "./jit-policy.js";
 import { runLibpcap, writePcap, type LibpcapResult } from "./libpcap.js";
@@ -141,6 +142,14 @@ async function main(): Promise<void> {
       apps = { error: (e as Error).message };
     }
 
+    progress("the NIC: commit latency and register writes for 10…10,000-rule policies, one rule add, daemon round trip, inject rate");
+    let nic: NicBenchResult | { error: string };
+    try {
+      nic = await benchNic();
+    } catch (e) {
+      nic = { error: (e as Error).message };
+    }
+
     progress("QoS: scheduler events at 10 / 1,000 / 100,000 flows, a 10-class htb simulation");
     let qos: QosBenchFigures | { error: string };
     try {
@@ -196,6 +205,7 @@ async function main(): Promise<void> {
       },
       workers: { ...workers, speedup: round(workers.speedup, 3), computeSpeedup: round(workers.computeSpeedup, 3), rows: workers.rows.map((r) => ({ ...r, packetsPerSecond: Math.round(r.packetsPerSecond), nsPerPacket: round(r.nsPerPacket) })) },
       capture,
+      nic,
       apps,
       qos,
       targets,
@@ -217,6 +227,7 @@ type Result = {
   policies: { packets: number; tiers: PolicyTierRow[] };
   workers: { tier: string; rows: { workers: number; packetsPerSecond: number }[]; speedup: number; computeSpeedup: number };
   capture: CaptureBenchFigures | { skipped: string };
+  nic: NicBenchResult | { error: string };
   apps: AppsBenchFigures | { error: string };
   targets: Target[];
   elapsedSeconds: number;
@@ -238,6 +249,11 @@ function table(r: Result): string {
   lines.push("");
   lines.push(`workers (${r.workers.tier}): ${r.workers.rows.map((w) => `${w.workers} → ${(w.packetsPerSecond / 1e6).toFixed(2)} Mpps`).join(", ")}; speedup ${r.workers.speedup.toFixed(2)}× (pure compute on the same machine: ${r.workers.computeSpeedup.toFixed(2)}×)`);
   lines.push("skipped" in r.capture ? `capture: skipped (${r.capture.skipped})` : `capture: hostctl ${(r.capture as CaptureBenchFigures).hostctlSeconds.toFixed(2)} s vs tcpdump ${(r.capture as CaptureBenchFigures).tcpdumpSeconds.toFixed(2)} s (${(r.capture as CaptureBenchFigures).packets.toLocaleString("en")} packets)`);
+  lines.push(
+    "error" in r.nic
+      ? `NIC: ${r.nic.error}`
+      : `NIC: ${r.nic.loads.map((l) => `${l.rules.toLocaleString("en")} rules → ${l.registerWrites.toLocaleString("en")} writes, ${l.commitMs.toFixed(1)} ms`).join("; ")}; rule add ${r.nic.ruleAdd.registerWrites} writes; round trip ${r.nic.roundTrip.medianUs.toFixed(0)} µs median; inject ${Math.round(r.nic.inject.socketPps).toLocaleString("en")} pkt/s`,
+  );
   lines.push(
     "error" in r.apps
       ? `process view: ${r.apps.error}`
