@@ -1,9 +1,10 @@
 /**
- * The data path on N worker threads: each worker owns an overlay VM with the same program and table entries
- * (the control plane writes every entry to every worker, as a multi-queue NIC replicates its tables), frames
- * come in shared memory, RSS-style flow hashing (rss.ts) steers every packet of a flow — both directions — to
- * one worker, and each worker runs its packets in input order. Results land at each packet's index; counters
- * are the sum of the workers' counters, exact because every packet is counted by exactly one worker.
+ * The data path on N worker threads, as a multi-queue NIC runs it: each worker owns an overlay VM with the same
+ * program and table entries (the control plane writes every entry to every worker, as the NIC replicates its
+ * tables); `receive` is the NIC's RX stage, which hashes every frame's flow (rss.ts, symmetric: both directions
+ * meet) and appends it to its queue's ring in shared memory; `run` has each worker run its own ring in arrival
+ * order. Results land at each packet's arrival index; counters are the sum of the workers' counters, exact
+ * because every packet is counted by exactly one worker.
  *
  * Programs that use `limit` are refused with more than one worker: a token bucket split over workers would
  * pass N times the rate — a different answer, which the data path never gives silently.
@@ -15,12 +16,12 @@ import { planProgram } from "../jit/plan.js";
 import { siblingModule, spawnModuleWorker } from "../jit/spawn-worker.js";
 import { VMError } from "../errors.js";
 import { OverlayVM, type TableEntry } from "../vm.js";
-import type { CompactResults, InitMessage, RunMessage, WorkerReply, WorkerRequest } from "./protocol.js";
+import type { InitMessage, RunMessage, WorkerReply, WorkerRequest } from "./protocol.js";
 import { indirectionTable } from "./rss.js";
-import { SharedBatch } from "./shared-batch.js";
+import { SharedBatch, type SharedBatchInit } from "./shared-batch.js";
 import { vmLayout } from "../jit/runner.js";
 
-export { SharedBatch } from "./shared-batch.js";
+export { SharedBatch, type SharedBatchInit, type Steering } from "./shared-batch.js";
 export { flowHash, indirectionTable } from "./rss.js";
 
 export interface PoolOptions {
@@ -35,7 +36,6 @@ export interface PoolOptions {
 }
 
 export interface PoolRunOptions {
-  linktype?: number;
   port?: number;
   dir?: 0 | 1;
   cycles?: boolean;
@@ -50,12 +50,12 @@ export interface PoolResult {
   prios: Uint32Array;
   mirror: Uint8Array;
   cycles?: Uint32Array;
-  /** the worker each packet ran on */
+  /** the worker (queue) each packet ran on */
   queues: Uint8Array;
   /** packets each worker ran */
   perWorker: number[];
-  /** each worker's time in ms: steering its slice, running its queue, gathering its slice's results */
-  phaseMs: [number, number, number][];
+  /** each worker's time in ms for its ring */
+  workerMs: number[];
   /** the counters of this run's workers, summed (cumulative since the last resetCounters) */
   counters: { packets: BigUint64Array; bytes: BigUint64Array };
 }
@@ -94,9 +94,8 @@ class WorkerHandle {
 }
 
 export class DataPathPool {
-  /** barriers [0], [1] and the per-slice queue counts (worker.ts) */
-  private readonly control = new SharedArrayBuffer(4 * (2 + 64 * 64));
-  private readonly compact = new WeakMap<SharedBatch, CompactResults>();
+  /** the RX stage's indirection table: hash → queue (worker) */
+  readonly reta: Uint8Array;
   private jitCycles: CompiledJit | undefined;
   private cyclesSent = false;
   private closed = false;
@@ -107,7 +106,10 @@ export class DataPathPool {
     readonly image: ProgramImage,
     readonly tier: "interpreter" | "jit",
     private readonly writesMeta: boolean,
-  ) {}
+    workers: number,
+  ) {
+    this.reta = indirectionTable(workers);
+  }
 
   get workers(): number {
     return this.handles.length;
@@ -127,7 +129,7 @@ export class DataPathPool {
     if (plan.usesSched && n > 1) throw new VMError("the program uses scheduler instructions (state memory, queues): they belong to one core; run it with one worker");
     const jit = tier === "jit" ? compileJit(options.image, vmLayout(probe)) : undefined;
     const handles: WorkerHandle[] = [];
-    const pool = new DataPathPool(handles, options.image, tier, plan.writesMeta);
+    const pool = new DataPathPool(handles, options.image, tier, plan.writesMeta, n);
     try {
       for (let q = 0; q < n; q++) handles.push(new WorkerHandle(spawnModuleWorker(siblingModule(import.meta.url, "worker"))));
       const init = (queue: number): InitMessage => ({
@@ -138,7 +140,6 @@ export class DataPathPool {
         entries: [...(options.entries ?? [])],
         ...(jit ? { jit } : {}),
         ...(options.flowCapacity !== undefined ? { flowCapacity: options.flowCapacity } : {}),
-        control: pool.control,
       });
       await Promise.all(handles.map((h, q) => h.request(init(q))));
     } catch (e) {
@@ -148,10 +149,15 @@ export class DataPathPool {
     return pool;
   }
 
-  /** Run a batch: every packet on the worker its flow hashes to, results at its index. */
+  /** The RX stage: frames onto this pool's queues (one ring per worker) by the flow hash of each. */
+  receive(init: SharedBatchInit): SharedBatch {
+    return SharedBatch.from(init, { queues: this.handles.length, reta: this.reta });
+  }
+
+  /** Run a received batch: each worker its own ring, results at the packets' arrival indexes. */
   async run(batch: SharedBatch, options: PoolRunOptions = {}): Promise<PoolResult> {
     if (this.closed) throw new VMError("the pool is closed");
-    const linktype = options.linktype ?? 1;
+    if (batch.queues !== this.handles.length) throw new VMError(`the batch was received onto ${batch.queues} queue(s) but the pool has ${this.handles.length} workers: receive it with this pool's receive()`);
     const port = options.port ?? 0;
     const dir = options.dir ?? 0;
     const cycles = options.cycles === true;
@@ -162,36 +168,24 @@ export class DataPathPool {
       for (const a of [new Uint32Array(r.marks), new Uint32Array(r.classes), new Uint32Array(r.prios), new Uint8Array(r.mirror)]) a.fill(0);
       this.metaDirty.delete(batch);
     }
-    const control = new Int32Array(this.control);
-    Atomics.store(control, 0, 0);
-    Atomics.store(control, 1, 0);
-    let compact = this.compact.get(batch);
-    if (!compact && this.handles.length > 1) {
-      const n = data.count;
-      compact = { verdicts: new SharedArrayBuffer(4 * n), faults: new SharedArrayBuffer(n), marks: new SharedArrayBuffer(4 * n), classes: new SharedArrayBuffer(4 * n), prios: new SharedArrayBuffer(4 * n), mirror: new SharedArrayBuffer(n), cycles: new SharedArrayBuffer(4 * n) };
-      this.compact.set(batch, compact);
-    }
     const message: RunMessage = {
       type: "run",
       batch: data,
-      linktype,
       portDir: port | (dir << 16),
       cycles,
-      reta: indirectionTable(this.handles.length),
-      ...(compact ? { compact } : {}),
       ...(cycles && this.jitCycles && !this.cyclesSent ? { jitCycles: this.jitCycles } : {}),
     };
     if (message.jitCycles) this.cyclesSent = true;
     const replies = await Promise.all(this.handles.map((h) => h.request(message)));
     if (this.writesMeta) this.metaDirty.add(batch);
     const perWorker: number[] = [];
-    const phaseMs: [number, number, number][] = [];
+    const workerMs: number[] = [];
     const packets = new BigUint64Array(this.image.counters);
     const bytes = new BigUint64Array(this.image.counters);
     for (const reply of replies) {
       if (reply.type !== "done") throw new VMError(`data-path worker: unexpected reply ${reply.type}`);
       perWorker.push(reply.processed);
-      phaseMs.push(reply.phaseMs);
+      workerMs.push(reply.ms);
       for (let c = 0; c < packets.length; c++) {
         packets[c] = BigInt.asUintN(64, packets[c]! + reply.counters.packets[c]!);
         bytes[c] = BigInt.asUintN(64, bytes[c]! + reply.counters.bytes[c]!);
@@ -205,9 +199,9 @@ export class DataPathPool {
       prios: new Uint32Array(r.prios),
       mirror: new Uint8Array(r.mirror),
       ...(cycles ? { cycles: new Uint32Array(r.cycles) } : {}),
-      queues: new Uint8Array(data.queues),
+      queues: new Uint8Array(data.queueOf),
       perWorker,
-      phaseMs,
+      workerMs,
       counters: { packets, bytes },
     };
   }

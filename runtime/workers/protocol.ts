@@ -14,36 +14,16 @@ export interface InitMessage {
   /** the plain JIT variant when the pool runs on the JIT tier */
   jit?: CompiledJit;
   flowCapacity?: number;
-  /**
-   * Int32Array: [0] workers past steering, [1] workers past running (the two barriers of a run), then from
-   * [2] the per-slice queue counts, slice × workers + queue
-   */
-  control: SharedArrayBuffer;
 }
 
 export interface RunMessage {
   type: "run";
   batch: SharedBatchData;
-  linktype: number;
   /** port | dir << 16, as the VM's descriptors hold it */
   portDir: number;
   cycles: boolean;
   /** the cycle-counting JIT variant, the first time a JIT pool counts cycles */
   jitCycles?: CompiledJit;
-  reta: Uint8Array;
-  /** results in queue order, one region per queue (with more than one worker: see worker.ts) */
-  compact?: CompactResults;
-}
-
-/** Per-queue result regions: a worker writes its own region contiguously, never a cache line another writes. */
-export interface CompactResults {
-  verdicts: SharedArrayBuffer;
-  faults: SharedArrayBuffer;
-  marks: SharedArrayBuffer;
-  classes: SharedArrayBuffer;
-  prios: SharedArrayBuffer;
-  mirror: SharedArrayBuffer;
-  cycles: SharedArrayBuffer;
 }
 
 export type ControlMessage = { type: "insert"; table: number; entry: TableEntry } | { type: "delete"; table: number; entry: TableEntry } | { type: "clear"; table: number } | { type: "counters" } | { type: "reset-counters" } | { type: "reload" };
@@ -52,7 +32,7 @@ export type WorkerRequest = InitMessage | RunMessage | ControlMessage;
 
 export type WorkerReply =
   | { type: "ready" }
-  | { type: "done"; processed: number; counters: { packets: BigUint64Array; bytes: BigUint64Array }; ms: number; phaseMs: [steer: number, run: number, gather: number] }
+  | { type: "done"; processed: number; counters: { packets: BigUint64Array; bytes: BigUint64Array }; ms: number }
   | { type: "ok"; result?: boolean }
   | { type: "counters"; packets: BigUint64Array; bytes: BigUint64Array }
   | { type: "error"; name: string; message: string };

@@ -59,8 +59,11 @@ describe("multi-core data path", () => {
           single.load(PROGRAM);
           await pool.reload();
           const want = single.run(frames, { timesUs, cycles: true });
-          const batch = SharedBatch.from({ frames, timesUs });
+          const batch = pool.receive({ frames, timesUs });
           const got = await pool.run(batch, { cycles: true });
+          // the RX stage put every packet on the queue its flow hashes to, and that worker ran it
+          for (let i = 0; i < frames.length; i++) expect(got.queues[i]).toBe(pool.reta[flowHash(frames[i]!, 0, frames[i]!.length, 1) & 127]);
+          expect(got.perWorker).toEqual([0, 1].map((q) => got.queues.filter((x) => x === q).length));
           expect(Array.from(got.verdicts)).toEqual(Array.from(want.verdicts));
           expect(Array.from(got.faults)).toEqual(Array.from(want.faults));
           expect(Array.from(got.marks)).toEqual(Array.from(want.marks));
@@ -78,9 +81,65 @@ describe("multi-core data path", () => {
 
   it("spreads many flows over both workers", async () => {
     const frames = Array.from({ length: 2000 }, (_, i) => ether(0x0800, ipv4({ src: 0x0a000000 + i, dst: 0xc0a80001, proto: 17 }, udp(1000 + i, 53))));
-    const r = await jitPool.run(SharedBatch.from({ frames }));
+    const r = await jitPool.run(jitPool.receive({ frames }));
     expect(r.perWorker.length).toBe(2);
     for (const n of r.perWorker) expect(n).toBeGreaterThan(700);
+  });
+
+  it("runs owner side input and wire lengths from the rings as one VM does", async () => {
+    const image = assemble(`
+.kind policy
+.counters 4
+    ldf r1, owner.uid
+    ldf r2, pkt.len
+    stf meta.mark, r1
+    stf meta.class, r2
+    count c0, r2
+    exit accept
+`).image;
+    const frames = Array.from({ length: 300 }, (_, i) => ether(0x0800, ipv4({ src: 0x0a000000 + (i % 37), dst: 0xc0a80001, proto: 17 }, udp(1000 + i, 53))));
+    const wireLengths = frames.map((f, i) => f.length + i);
+    const owners = new Uint32Array(6 * frames.length).map((_, k) => (k % 6 === 1 ? 1000 + Math.floor(k / 6) : 0));
+    const vm = OverlayVM.createSync();
+    vm.load(image);
+    const want = vm.run(frames, { wireLengths, owners });
+    const pool = await DataPathPool.create({ workers: 2, image, tier: "jit" });
+    try {
+      const got = await pool.run(pool.receive({ frames, wireLengths, owners }));
+      expect(new Set(got.queues).size).toBe(2);
+      expect(Array.from(got.marks)).toEqual(Array.from(want.marks));
+      expect(Array.from(got.classes)).toEqual(Array.from(want.classes));
+      expect(got.counters).toEqual(vm.counters());
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("keeps each queue's frames in arrival order, back to back", () => {
+    const frames = Array.from({ length: 500 }, (_, i) => ether(0x0800, ipv4({ src: 0x0a000000 + (i % 11), dst: 0xc0a80001 + (i % 3), proto: 6 }, tcp(1000 + i, 80, 2, new Uint8Array(i % 29)))));
+    const batch = jitPool.receive({ frames });
+    const { ringStart, index, bytes, queueOf } = batch.data;
+    const slots = new Uint32Array(index);
+    const mem = new Uint8Array(bytes);
+    const queues = new Uint8Array(queueOf);
+    expect(ringStart).toEqual([0, queues.filter((q) => q === 0).length, frames.length]);
+    for (let q = 0; q < 2; q++) {
+      let last = -1;
+      let at = slots[4 * ringStart[q]!]!;
+      for (let s = ringStart[q]!; s < ringStart[q + 1]!; s++) {
+        const arrival = slots[4 * s + 3]!;
+        expect(arrival).toBeGreaterThan(last);
+        expect(queues[arrival]).toBe(q);
+        expect(slots[4 * s]).toBe(at);
+        expect(Array.from(mem.subarray(at, at + slots[4 * s + 1]!))).toEqual(Array.from(frames[arrival]!));
+        at += (frames[arrival]!.length + 7) & ~7;
+        last = arrival;
+      }
+    }
+  });
+
+  it("refuses a batch received for another number of queues", async () => {
+    await expect(jitPool.run(SharedBatch.from({ frames: [ether(0x0800, ipv4({ src: 1, dst: 2, proto: 17 }, udp(1, 2)))] }))).rejects.toThrow("the batch was received onto 1 queue(s) but the pool has 2 workers");
   });
 });
 
