@@ -68,8 +68,16 @@ describe("register map", () => {
     const readable = KERNEL_REGISTERS.filter((r) => r.access !== "wo" && !["ERROR_CODE", "ERROR_ARG0", "ERROR_ARG1", "ERROR_COUNT", "STATUS", "TBL_RESULT"].includes(r.name));
     const snapshot = () => readable.flatMap((r) => Array.from({ length: r.count ?? 1 }, (_, w) => d.read32(r.offset + 4 * w)));
     const staging: number[] = [];
+    const verdictOf: Record<string, number[]> = { PROG: [], EG: [] };
     let at = 0;
-    for (const r of readable) for (let w = 0; w < (r.count ?? 1); w++, at++) if (["TBL_ARG", "TBL_VALUE", "TBL_KEY", "TBL_MASK"].includes(r.name)) staging.push(at);
+    for (const r of readable) {
+      for (let w = 0; w < (r.count ?? 1); w++, at++) {
+        if (["TBL_ARG", "TBL_VALUE", "TBL_KEY", "TBL_MASK"].includes(r.name)) staging.push(at);
+        // a LOAD the verifier refuses is refused and leaves the shadow slot REJECTED with the reason (REGISTERS.md)
+        if (/^PROG_(STATE|REJECT_)/.test(r.name)) verdictOf.PROG!.push(at);
+        if (/^EG_(STATE|REJECT_)/.test(r.name)) verdictOf.EG!.push(at);
+      }
+    }
     const mapped = [...KERNEL_REGISTERS.map((r) => r.offset), ...APP_REGISTERS.map((r) => APP_PAGE_BASE + 0x1000 * 3 + r.offset)];
     fc.assert(
       fc.property(fc.oneof(fc.constantFrom(...mapped), fc.integer({ min: 0, max: BAR0_SIZE + 64 })), fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.constantFrom(-1, 2 ** 32, 1.5, Number.NaN)), (offset, value) => {
@@ -81,6 +89,9 @@ describe("register map", () => {
           const after = snapshot();
           // a valid table command consumes the staged entry even when refused (REGISTERS.md); nothing else moves
           if (offset === REG.TBL_CTRL) for (const i of staging) after[i] = before[i]!;
+          for (const [unit, ctrl] of [["PROG", REG.PROG_CTRL], ["EG", REG.EG_CTRL]] as const) {
+            if (offset === ctrl && after[verdictOf[unit]![0]!] === 3) for (const i of verdictOf[unit]!) after[i] = before[i]!;
+          }
           expect(after).toEqual(before);
         }
       }),
