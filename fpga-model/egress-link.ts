@@ -18,13 +18,16 @@
  * verified and the memories laid out at LOAD, into the shadow slot; the host writes the owner-name ids the
  * classifier interned (EG_NAME_*, shadow bit) and COMMIT makes it active at the link's current time. Packets
  * queued then are carried over as scheduler.ts documents; those the new qdisc refuses are dropped and counted.
- * A refused upload changes nothing of the active qdisc.
+ * A refused upload changes nothing of the active qdisc. **Removing the qdisc** (tc's `qdisc del`) takes the same
+ * path: EG_CTRL NONE stages "no qdisc" in the shadow slot and COMMIT makes it active — generation 0, packets pass
+ * unscheduled again (the NIC's default, like a Linux device's noqueue), the removed qdisc's queue is dropped and
+ * counted (migration_drops, dropped_packets), and the removed qdisc is kept for rollback.
  */
 import { decodeImage, ImageError, verify, type ProgramImage } from "../overlay-isa/index.js";
 import { ProgramRejected, TableError, VMError } from "../runtime/vm.js";
 import { decodeQdiscImage, EgressImageError } from "./egress-image.js";
 import { EgressScheduler, SchedulerError, type QdiscBundle } from "./scheduler.js";
-import { APP_PAGES, EG_CMD, EG_DEFAULT_LINK_KBIT, EG_NAME_SHADOW, EG_QUEUE_FIELDS, EG_SNAP_HEAD, ERR, PROG_STATE, VERIFY_RULES } from "./registers.js";
+import { APP_PAGES, EG_CMD, EG_DEFAULT_LINK_KBIT, EG_NAME_SHADOW, EG_QUEUE_FIELDS, EG_SNAP_HEAD, EG_STATE_NONE, ERR, PROG_STATE, VERIFY_RULES } from "./registers.js";
 
 /** Largest qdisc image: two programs of the whole instruction memory and their tables, with room to spare. */
 export const EG_IMAGE_MAX = 16 << 20;
@@ -238,6 +241,7 @@ export class EgressLink {
           return true;
         }
         if (value === EG_CMD.LOAD) return this.load();
+        if (value === EG_CMD.NONE) return this.stageNone();
         return bad();
       case "EG_LENGTH":
         if (value < 1 || value > EG_IMAGE_MAX) return bad();
@@ -324,6 +328,15 @@ export class EgressLink {
     return true;
   }
 
+  /** NONE: "no qdisc" into the shadow slot (an upload in progress is abandoned, as a new EG_LENGTH would). */
+  private stageNone(): true | EgressRefusal {
+    if (this.shadowState === PROG_STATE.VERIFIED || this.shadowState === PROG_STATE.PREVIOUS || this.shadowState === EG_STATE_NONE) return { code: ERR.SLOT_BUSY, arg0: 1 };
+    this.resetShadow();
+    this.sched.loadNone();
+    this.shadowState = EG_STATE_NONE;
+    return true;
+  }
+
   /** LOAD: decode the container, verify both programs, install into the shadow slot. Refusals change nothing active. */
   private load(): true | EgressRefusal {
     if (this.shadowState !== PROG_STATE.UPLOADING || !this.upload || !this.written) return { code: ERR.SLOT_BUSY, arg0: 1 };
@@ -381,7 +394,9 @@ export class EgressLink {
   private swap(rollback: boolean, expected: number): true | EgressRefusal {
     const gen = this.sched.generation;
     if (expected !== gen) return { code: ERR.GEN_MISMATCH, arg0: gen, arg1: expected };
-    if (rollback ? this.shadowState !== PROG_STATE.PREVIOUS : this.shadowState !== PROG_STATE.VERIFIED) return rollback ? { code: ERR.NO_PREVIOUS } : { code: ERR.NOT_VERIFIED, arg0: this.shadowState };
+    const removing = !rollback && this.shadowState === EG_STATE_NONE;
+    if (removing && gen === 0) return { code: ERR.NO_PROGRAM, arg0: 0 };
+    if (rollback ? this.shadowState !== PROG_STATE.PREVIOUS : this.shadowState !== PROG_STATE.VERIFIED && !removing) return rollback ? { code: ERR.NO_PREVIOUS } : { code: ERR.NOT_VERIFIED, arg0: this.shadowState };
     // the queued packets move over at the link's present instant
     try {
       if (rollback) this.sched.rollback(this.nowNs);

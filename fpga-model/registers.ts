@@ -99,8 +99,10 @@ export const CONN_CMD = { OPEN: 1, CLOSE: 2 } as const;
 export const CONN_KIND = { EXACT: 0, LISTEN: 1, RAW: 2 } as const;
 /** CONN_KIND bit 16: the addresses are IPv6 (else IPv4 in word 0). */
 export const CONN_KIND_IPV6 = 1 << 16;
-/** EG_CTRL commands (the egress scheduler's shadow qdisc slot). */
-export const EG_CMD = { RESET: 1, LOAD: 2 } as const;
+/** EG_CTRL commands (the egress scheduler's shadow qdisc slot); NONE stages "no qdisc", whose commit removes the active one. */
+export const EG_CMD = { RESET: 1, LOAD: 2, NONE: 3 } as const;
+/** EG_STATE beyond PROG_STATE's values: the shadow slot holds "no qdisc" (EG_CTRL NONE), ready to commit. */
+export const EG_STATE_NONE = 5;
 /** EG_NAME_SELECT bit that addresses the shadow qdisc's owner names instead of the active one's. */
 export const EG_NAME_SHADOW = 1 << 8;
 /** Link rate after reset, kbit/s (100 Gbit/s). */
@@ -123,7 +125,7 @@ export const EG_SNAP_HEAD = [
   ["passed_packets", "packets sent with no qdisc committed"],
   ["passed_bytes", "their wire bytes"],
   ["migrated", "queued packets swaps carried over into the new qdisc"],
-  ["migration_drops", "queued packets swaps could not carry over (of dropped_packets)"],
+  ["migration_drops", "queued packets swaps could not carry over, and those a qdisc's removal dropped (of dropped_packets)"],
   ["offered", "active qdisc: enqueue events"],
   ["refused", "active qdisc: enqueues the program refused"],
   ["overflow", "active qdisc: enqueues refused for want of a descriptor"],
@@ -390,12 +392,12 @@ export const KERNEL_REGISTERS = [
   R("QMEM_FREE", 0xc54, "ro", "connection table", "queue memory not given to a ring"),
   R("OS_STAT", OS_STAT_BASE, "ro", "connection table", "latched process-view statistics, 64 bits each: low word at OS_STAT + 8·i, high word at + 4 (order in OS_STATS)", { count: 2 * OS_STATS.length }),
   // egress scheduler (CAPS bit 10): the qdisc in front of the egress link, a function change like a program
-  R("EG_CTRL", 0x1000, "wo", "egress scheduler", "1 RESET: empty the shadow qdisc slot (forgets the previous qdisc); 2 LOAD: decode the uploaded qdisc image, verify both programs, lay out the queue model and load it into the shadow slot"),
+  R("EG_CTRL", 0x1000, "wo", "egress scheduler", "1 RESET: empty the shadow qdisc slot (forgets the previous qdisc); 2 LOAD: decode the uploaded qdisc image, verify both programs, lay out the queue model and load it into the shadow slot; 3 NONE: stage \"no qdisc\" in the shadow slot (it must be empty or rejected), so that EG_COMMIT removes the active qdisc"),
   R("EG_LENGTH", 0x1004, "rw", "egress scheduler", "length in bytes of the qdisc image about to be uploaded (1 … EG_IMAGE_MAX); starts an upload (the shadow slot must be empty or rejected)", { reset: 0 }),
   R("EG_ADDR", 0x1008, "rw", "egress scheduler", "byte address (multiple of 4) of the next EG_DATA word; increments by 4 on each", { reset: 0 }),
   R("EG_DATA", 0x100c, "wo", "egress scheduler", "next 4 qdisc-image bytes, little-endian (fpga-model/egress-image.ts)"),
-  R("EG_STATE", 0x1010, "ro", "egress scheduler", "shadow qdisc slot: 0 empty, 1 uploading, 2 verified, 3 rejected, 4 previous qdisc", { reset: 0 }),
-  R("EG_COMMIT", 0x1014, "wo", "egress scheduler", "doorbell: write the active qdisc generation you expect; the shadow slot's qdisc becomes active as a new generation at the link's current time; queued packets are carried over into it (refused ones dropped and counted)"),
+  R("EG_STATE", 0x1010, "ro", "egress scheduler", "shadow qdisc slot: 0 empty, 1 uploading, 2 verified, 3 rejected, 4 previous qdisc, 5 no qdisc (EG_CTRL NONE: a commit removes the active qdisc)", { reset: 0 }),
+  R("EG_COMMIT", 0x1014, "wo", "egress scheduler", "doorbell: write the active qdisc generation you expect; the shadow slot's qdisc becomes active as a new generation at the link's current time; queued packets are carried over into it (refused ones dropped and counted). With \"no qdisc\" staged (EG_STATE 5) it removes the active qdisc instead: EG_GEN reads 0, egress packets pass unscheduled, the queued packets are dropped and counted in migration_drops (NO_PROGRAM when no qdisc is active); the removed qdisc is kept for EG_ROLLBACK"),
   R("EG_ROLLBACK", 0x1018, "wo", "egress scheduler", "doorbell: write the active qdisc generation you expect; the previous qdisc becomes active again as a new generation (queued packets carried over the same way)"),
   R("EG_GEN", 0x101c, "ro", "egress scheduler", "generation of the active qdisc (0: none; egress packets pass unscheduled)", { reset: 0 }),
   R("EG_PREVIOUS_GEN", 0x1020, "ro", "egress scheduler", "generation the previous qdisc ran as (0: none kept)", { reset: 0 }),

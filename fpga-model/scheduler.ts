@@ -10,6 +10,11 @@
  * if they arrived at the commit instant (their original arrival time is kept for delay statistics). Packets
  * the new qdisc refuses are dropped and counted as `migrationDrops`. The old slot's queues are then empty and
  * its program restarts from its initial state, ready for a rollback (which migrates the same way).
+ *
+ * **Removing the qdisc** (tc's `qdisc del`) is a commit too: "no qdisc" is loaded into the shadow slot and
+ * committed. The active generation becomes 0 (egress packets pass unscheduled, the NIC's default); the packets
+ * queued in the removed qdisc are dropped, as Linux drops a deleted qdisc's queue, and counted as
+ * `migrationDrops` (a swap that can carry none over). The removed qdisc stays in the other slot for rollback.
  */
 import type { ProgramImage } from "../overlay-isa/index.js";
 import { OverlayVM, VMError, type TableEntry } from "../runtime/vm.js";
@@ -203,16 +208,28 @@ export class EgressScheduler<T = unknown> {
     this.shadowLoaded = true;
   }
 
+  /** Load "no qdisc" into the shadow slot: committing it removes the active qdisc (see the file comment). */
+  loadNone(): void {
+    const shadow = this.slots[1 - this.active]!;
+    shadow.generation = 0;
+    shadow.bundle = undefined;
+    this.previousKept = false;
+    this.shadowLoaded = true;
+  }
+
   /**
    * Make the shadow slot's qdisc active as a new generation, at `now` ns. `expect` guards against a commit
-   * over a generation the caller did not see. Queued packets move to the new qdisc (see the file comment).
+   * over a generation the caller did not see. Queued packets move to the new qdisc (see the file comment); a
+   * commit of "no qdisc" (loadNone) makes the generation 0 and drops them.
    */
   commit(now: number, expect?: number): number {
     if (!this.shadowLoaded) throw new SchedulerError("nothing to commit: load a qdisc into the shadow slot first");
     if (expect !== undefined && expect !== this.generation) throw new SchedulerError(`stale commit: the active generation is ${this.generation}, not ${expect}`);
+    const next = this.slots[1 - this.active]!;
+    if (next.bundle === undefined && this.generation === 0) throw new SchedulerError("no qdisc is committed: there is none to remove");
     const old = this.slots[this.active]!;
     this.active = 1 - this.active;
-    this.slots[this.active]!.generation = ++this.generationCounter;
+    next.generation = next.bundle !== undefined ? ++this.generationCounter : 0;
     this.shadowLoaded = false;
     this.previousKept = old.bundle !== undefined;
     this.migrate(old, now);
@@ -230,6 +247,12 @@ export class EgressScheduler<T = unknown> {
     const carried = [...this.inQueue.values()].sort((a, b) => a.arrivedAt - b.arrivedAt || a.handle - b.handle);
     this.inQueue.clear();
     old.restart();
+    if (this.generation === 0) {
+      // no qdisc now: nothing can take the queued packets
+      for (const q of carried) this.dropped.push(q);
+      this.migrationDrops += carried.length;
+      return;
+    }
     for (const q of carried) {
       const r = this.admit(q.packet, now, q.arrivedAt, q.handle);
       this.carried.push({ before: q, after: r });

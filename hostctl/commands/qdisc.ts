@@ -4,11 +4,14 @@
  *
  * Against the NIC (`--nic PATH` or `--nic local`, as the other NIC commands): `qdisc add|replace --policy FILE`
  * compiles a QoS policy and loads it as a function change (upload into the shadow slot, commit; queued packets
- * carried over), and `show -s` prints the live counters the NIC latched, in tc's shape (`--json` as `tc -j`).
+ * carried over), `qdisc del` removes it the same way (tc's `qdisc del dev DEV root`: the queued packets are
+ * dropped and egress packets leave unscheduled again, the NIC's default), and `show -s` prints the live counters
+ * the NIC latched, in tc's shape (`--json` as `tc -j`).
  *
  *   hostctl qdisc replace dev nic0 --policy game.qos --link 100mbit
  *   hostctl qdisc show dev nic0 -s
  *   hostctl class show dev nic0 -s --json
+ *   hostctl qdisc del dev nic0 root
  *
  * Without a NIC, `show --policy FILE` lists a policy's qdisc, classes and filters; with `--traffic SPEC.json` or
  * `-r IN.pcap` their statistics after that offered load on the virtual-time link (`hostctl qos simulate`'s).
@@ -16,7 +19,8 @@
 import type { Command } from "commander";
 import { compileQos, type CompiledQos } from "../../compiler/qos/compile.js";
 import { HostError, parseHost } from "../../compiler/policy/host.js";
-import { formatHandle, parseRate, UnitError } from "../../compiler/qos/units.js";
+import { formatHandle, minorOf, parseHandle, parseRate, UnitError, type Handle } from "../../compiler/qos/units.js";
+import { QDISC_KINDS } from "../../compiler/qos/ir.js";
 import { crc32 } from "../../overlay-isa/index.js";
 import { CliError } from "../errors.js";
 import { readText } from "../files.js";
@@ -53,15 +57,64 @@ type What = "qdisc" | "class" | "filter";
 
 const LISTS: Record<What, (c: CompiledQos, s: StatsSource | undefined) => StatsEntry[]> = { qdisc: qdiscEntries, class: classEntries, filter: filterEntries };
 
-/** tc's trailing words: `dev NAME` or just `NAME`. */
-function deviceWord(what: string, words: readonly string[]): string | undefined {
+/** tc's trailing words: `dev NAME` or just `NAME` (and `root` where the policy's qdisc is meant: it is the root). */
+function deviceWord(what: string, words: readonly string[], rootAllowed = false): string | undefined {
   let dev: string | undefined;
+  let root = false;
   for (let i = 0; i < words.length; i++) {
     if (words[i] === "dev" && words[i + 1] !== undefined) dev = words[++i];
+    else if (rootAllowed && words[i] === "root" && !root) root = true;
     else if (i === words.length - 1 && words[i] !== "dev" && dev === undefined) dev = words[i];
-    else throw new CliError(`unexpected '${words[i]}' (${what} takes [dev NAME])`);
+    else throw new CliError(`unexpected '${words[i]}' (${what} takes [dev NAME]${rootAllowed ? " [root]" : ""})`);
   }
   return dev;
+}
+
+/** What `qdisc del` names: tc's `[dev NAME] [root] [handle H] [KIND]` (the NIC has one qdisc: root is implied). */
+export interface DelWords {
+  dev?: string;
+  handle?: Handle;
+  kind?: string;
+}
+
+export function delWords(words: readonly string[]): DelWords {
+  const out: DelWords = {};
+  let root = false;
+  const usage = "qdisc del takes [dev NAME] [root] [handle H] [KIND]";
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === "dev") {
+      if (words[i + 1] === undefined) throw new CliError(`dev needs a device name (${usage})`);
+      if (out.dev !== undefined) throw new CliError(`duplicate "dev": the device is ${out.dev}`);
+      out.dev = words[++i]!;
+    } else if (w === "root") {
+      if (root) throw new CliError('"root" is duplicate parent ID');
+      root = true;
+    } else if (w === "parent") {
+      throw new CliError("only the root qdisc can be deleted: the NIC's qdisc is one function change (load one without that child with hostctl qdisc replace --policy FILE)");
+    } else if (w === "handle") {
+      const text = words[i + 1];
+      if (text === undefined) throw new CliError("handle needs a qdisc handle (such as 1:)");
+      i++;
+      let h: Handle;
+      try {
+        h = parseHandle(text, "qdisc handle");
+      } catch (e) {
+        if (e instanceof UnitError) throw new CliError(`handle: ${e.message}`);
+        throw e;
+      }
+      if (text === "root" || minorOf(h) !== 0) throw new CliError(`handle: '${text}' is not a qdisc handle (MAJOR: in hex, such as 1:)`);
+      out.handle = h;
+    } else if ((QDISC_KINDS as readonly string[]).includes(w)) {
+      if (out.kind !== undefined) throw new CliError(`unexpected '${w}' (${usage})`);
+      out.kind = w;
+    } else if (i === words.length - 1 && out.dev === undefined) {
+      out.dev = w; // as the other qdisc commands: a lone last word is the device
+    } else {
+      throw new CliError(`unexpected '${w}' (${usage})`);
+    }
+  }
+  return out;
 }
 
 /** The whole command: returns what it prints. `words` are tc's trailing words (`dev nic0`). */
@@ -154,7 +207,7 @@ function linkKbit(text: string): number {
 
 /** `qdisc add|replace`: compile, upload, commit. */
 export async function runQdiscAdd(verb: "add" | "replace", words: string[], opts: AddOptions): Promise<{ stdout: string; stderr: string }> {
-  const dev = deviceWord(`qdisc ${verb}`, words);
+  const dev = deviceWord(`qdisc ${verb}`, words, true);
   const host = loadHost(opts.host);
   const format = qosFormat(opts.format, opts.policy);
   const { compiled, warnings } = loadQos(opts.policy, format, host, opts.host);
@@ -181,13 +234,63 @@ export async function loadQdisc(s: NicSession, verb: "add" | "replace", compiled
     if (verb === "add" && generation !== 0) throw new CliError(`Exclusivity flag on, cannot modify: the NIC's egress link runs a qdisc already (generation ${generation}); use qdisc replace`);
     const strings = compiled.classifier.strings;
     const names = await applicationNames(s, strings);
-    const state: QdiscState = { schema: 1, generation: 0, policy: source, strings: { cmd: [...strings.cmd], cgroup: [...strings.cgroup] }, changedAt: new Date().toISOString() };
     const image = qdiscImageOf(bundleOf(compiled));
+    const state: QdiscState = { schema: 1, generation: 0, policy: source, strings: { cmd: [...strings.cmd], cgroup: [...strings.cgroup] }, changedAt: new Date().toISOString(), image: Buffer.from(image).toString("base64") };
     const r = await qd.load(image, names, generation, { ...(linkKbitValue !== undefined ? { linkKbit: linkKbitValue } : {}), update: { expectRevision: record.revision, state } });
     const snap = await qd.snapshot();
     const carried = generation === 0 ? "" : `; ${snap.head.migrated} queued packets carried over, ${snap.head.migration_drops} dropped`;
     const label = `${compiled.policy.root.params.kind} ${formatHandle(compiled.policy.root.handle)}`;
     return `${verb === "add" ? "added" : "replaced"} the egress qdisc: ${label} root (${compiled.queues.length} queues) as qdisc generation ${r.generation}, ${r.writes} register writes${carried}\n`;
+  } finally {
+    await s.transport.unlock();
+  }
+}
+
+/**
+ * `qdisc del`: remove the NIC's egress qdisc through the same function-change path add and replace take (stage
+ * "no qdisc" in the shadow slot, commit against the generation read under the configuration lock). As tc's
+ * `qdisc del dev DEV root`: the removed qdisc's queued packets are dropped (and counted), and the device falls
+ * back to its default — for the NIC, no scheduler: egress packets go straight to the link. With no qdisc to
+ * remove it fails as tc does ("Cannot delete qdisc with handle of zero"), changing nothing.
+ */
+export async function runQdiscDel(words: string[], opts: { nic?: string }): Promise<{ stdout: string; stderr: string }> {
+  const want = delWords(words);
+  return withNic(opts.nic, async (s) => ({ stdout: await deleteQdisc(s, want), stderr: "" }));
+}
+
+/** Remove the qdisc of a session's NIC if it is the one `want` names; returns the line hostctl prints. */
+export async function deleteQdisc(s: NicSession, want: DelWords = {}): Promise<string> {
+  const caps = (await s.driver.readRegisters([REG.CAPS]))[0]!;
+  if ((caps & CAPS.EGRESS_QDISC) === 0) throw new CliError("this NIC has no egress scheduler (CAPS bit 10)");
+  await s.transport.lock();
+  try {
+    const record = await s.transport.getQdiscState();
+    const qd = new QdiscDriver(s.driver);
+    const generation = await qd.generation();
+    // what the host knows of the running qdisc: the record, when it describes the active generation
+    let running: { dev: string; kind: string; handle: Handle; file: string } | undefined;
+    if (generation !== 0 && record.state && record.state.generation === generation) {
+      try {
+        const policy = compileRecord(record.state).policy;
+        running = { dev: policy.dev, kind: policy.root.params.kind, handle: policy.root.handle, file: record.state.policy.file };
+      } catch {
+        running = undefined; // the record no longer compiles: remove the qdisc all the same, unnamed
+      }
+    }
+    const dev = running?.dev ?? "nic0";
+    if (want.dev !== undefined && want.dev !== dev) throw new CliError(`Cannot find device "${want.dev}" (the NIC's egress link is ${dev})`);
+    if (generation === 0) {
+      if (want.handle !== undefined) throw new CliError(`Invalid handle: the NIC's egress link runs no qdisc, none has handle ${formatHandle(want.handle)}`);
+      throw new CliError("Cannot delete qdisc with handle of zero: the NIC's egress link runs no qdisc (egress packets leave unscheduled)");
+    }
+    if ((want.handle !== undefined || want.kind !== undefined) && !running) {
+      throw new CliError(`the host keeps no record of the qdisc the NIC runs (generation ${generation}), so its handle and kind cannot be checked: run qdisc del without them`);
+    }
+    if (want.handle !== undefined && want.handle !== running!.handle) throw new CliError(`Invalid handle: the NIC's qdisc is ${formatHandle(running!.handle)}, not ${formatHandle(want.handle)}`);
+    if (want.kind !== undefined && want.kind !== running!.kind) throw new CliError(`Invalid qdisc name: must match existing qdisc (the NIC runs ${running!.kind}, not ${want.kind})`);
+    const r = await qd.remove(generation, { expectRevision: record.revision, state: null });
+    const label = running ? `${running.kind} ${formatHandle(running.handle)} root (${running.file})` : `qdisc generation ${generation}`;
+    return `deleted the egress qdisc: ${label}; ${r.droppedPackets} queued packets (${r.droppedBytes} bytes) dropped; egress packets leave unscheduled\n`;
   } finally {
     await s.transport.unlock();
   }
@@ -229,7 +332,7 @@ export function registerQdisc(program: Command): void {
     const cmd = qdisc
       .command(verb)
       .description(verb === "add" ? "load a qdisc onto the NIC's egress link (refused when one runs)" : "load a qdisc, replacing the one that runs (queued packets carried over)")
-      .argument("[words...]", "dev NAME, as tc takes it")
+      .argument("[words...]", "dev NAME [root], as tc takes them (the policy's qdisc is the root)")
       .requiredOption("--policy <file>", "QoS policy (.qos, or a tc script)")
       .option("--format <format>", "policy format: qos or tc (default: by extension)")
       .option("--host <HOST.json>", "host description that names users and groups")
@@ -240,6 +343,19 @@ export function registerQdisc(program: Command): void {
       process.stdout.write(r.stdout);
     });
   }
+  addNicOption(
+    qdisc
+      .command("del")
+      .alias("delete")
+      .description("remove the NIC's egress qdisc (tc qdisc del dev DEV root): its queued packets are dropped, egress packets leave unscheduled")
+      .argument("[words...]", "dev NAME, root, handle H, KIND — as tc takes them (the NIC has one qdisc: root is implied)"),
+  )
+    .addHelpText("after", "\nAs tc: the deleted qdisc's queued packets are dropped (the count is printed); with no qdisc to delete it fails\n(exit 2) and changes nothing. The NIC's default is no scheduler: packets go straight to the link.\n\nExample:\n  hostctl qdisc del dev nic0 root")
+    .action(async (words: string[], opts: { nic?: string }) => {
+      const r = await runQdiscDel(words, opts);
+      if (r.stderr) process.stderr.write(r.stderr);
+      process.stdout.write(r.stdout);
+    });
   register(program, "class", "classes of the egress qdisc (tc class)");
   register(program, "filter", "filters of the egress qdisc (tc filter)");
 }

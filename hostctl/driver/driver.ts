@@ -81,6 +81,8 @@ export function describeDeviceError(e: RegisterError, context?: { tables?: reado
         return "the NIC keeps no previous qdisc to roll back to";
       case ERR.SLOT_BUSY:
         return "the egress scheduler's shadow slot is busy (reset it first)";
+      case ERR.NO_PROGRAM:
+        return "no qdisc is active on the NIC's egress link: there is none to remove";
       default:
         break;
     }

@@ -54,6 +54,8 @@ export function qdiscImageOf(bundle: QdiscBundle): Uint8Array {
   return encodeQdiscImage({ classifier: encodeImage(bundle.classifier), scheduler: encodeImage(bundle.scheduler), entries: bundle.classifierEntries, sizes: bundle.sizes, ...(bundle.label !== undefined ? { label: bundle.label } : {}) });
 }
 
+const SNAP_INDEX = Object.fromEntries(EG_SNAP_HEAD.map(([n], i) => [n, i])) as Record<keyof EgressHead, number>;
+
 export class QdiscDriver {
   constructor(readonly driver: NicDriver) {}
 
@@ -89,6 +91,31 @@ export class QdiscDriver {
     const gen = t.read(REG.EG_GEN);
     const r = await this.driver.run(t, undefined, undefined, opts.update);
     return { generation: r.reads[t.readSlot(gen)]!, writes: t.writes, result: r };
+  }
+
+  /**
+   * Remove the active qdisc (tc's `qdisc del`): stage "no qdisc" in the shadow slot and commit it against
+   * `expectedGeneration`, in one transaction that also latches the drop counters just before and after — so
+   * the packets and bytes the removal dropped (the removed qdisc's queue) are exact, whatever else runs.
+   */
+  async remove(expectedGeneration: number, update?: QdiscUpdate): Promise<{ droppedPackets: number; droppedBytes: number; writes: number; result: TransactResult }> {
+    const t = new Transaction();
+    // [migration_drops, dropped_bytes], each as the access indexes of its low and high word
+    const latchDrops = (): [number, number][] => {
+      t.write(REG.EG_LATCH, 1);
+      return (["migration_drops", "dropped_bytes"] as const).map((name) => {
+        t.write(REG.EG_SNAP_SELECT, SNAP_INDEX[name]);
+        return [t.read(REG.EG_SNAP_LO), t.read(REG.EG_SNAP_HI)];
+      });
+    };
+    const before = latchDrops();
+    t.write(REG.EG_CTRL, EG_CMD.RESET);
+    t.write(REG.EG_CTRL, EG_CMD.NONE);
+    t.write(REG.EG_COMMIT, expectedGeneration);
+    const after = latchDrops();
+    const r = await this.driver.run(t, undefined, undefined, update);
+    const value = ([lo, hi]: [number, number]) => r.reads[t.readSlot(lo)]! + r.reads[t.readSlot(hi)]! * 2 ** 32;
+    return { droppedPackets: value(after[0]!) - value(before[0]!), droppedBytes: value(after[1]!) - value(before[1]!), writes: t.writes, result: r };
   }
 
   async generation(): Promise<number> {

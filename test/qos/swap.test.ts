@@ -50,4 +50,30 @@ describe("swapping the qdisc while packets are queued", () => {
     s.load(bundleOf(fifo)); // a load replaces what a rollback would return to
     expect(() => s.rollback(4)).toThrow(/nothing to roll back to/);
   });
+
+  it("removing the qdisc (a commit of no qdisc) drops the queued packets, counts them, and keeps the qdisc for rollback", () => {
+    const s = EgressScheduler.createSync<string>();
+    s.loadNone();
+    expect(() => s.commit(0)).toThrow(/no qdisc is committed: there is none to remove/);
+    s.load(bundleOf(fifo));
+    expect(s.commit(0)).toBe(1);
+    for (let i = 0; i < 5; i++) s.enqueue({ frame: frame({ dport: 9 }), wireLength: 500, tag: `p${i}` }, i);
+    expect(s.dequeue(10)!.packet.tag).toBe("p0");
+    s.loadNone();
+    expect(s.generation).toBe(1); // staged only: the qdisc still runs
+    expect(s.commit(20, 1)).toBe(0);
+    expect(s.generation).toBe(0);
+    expect(s.activeBundle).toBeUndefined();
+    expect(s.takeDropped().map((d) => d.packet.tag)).toEqual(["p1", "p2", "p3", "p4"]);
+    expect(s.migrationDrops).toBe(4);
+    expect(s.migrated).toBe(0);
+    expect(s.backlog).toBe(0);
+    expect(s.dequeue(30)).toBeUndefined();
+    expect(() => s.enqueue({ frame: frame(), wireLength: 64 }, 40)).toThrow(/no qdisc is committed/);
+    // the removed qdisc comes back as a new generation, its queue empty
+    expect(s.rollback(50)).toBe(2);
+    expect(s.activeBundle!.label).toBe("pfifo 8001: root");
+    expect(s.backlog).toBe(0);
+    expect(() => s.rollback(60)).toThrow(/nothing to roll back to/); // "no qdisc" is not kept
+  });
 });
