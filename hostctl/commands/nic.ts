@@ -1,8 +1,9 @@
 /**
  * `hostctl nic start [--socket PATH] [--state FILE]`: run the NIC model as a long-lived daemon that every other
  * command reaches over its Unix socket; `hostctl nic stop`: ask it to stop. With --state the daemon restores
- * the last committed configuration at start and records every committed change; a clean stop (nic stop,
- * SIGINT, SIGTERM) also saves the counters so a restart continues them.
+ * the last committed configuration at start — the policy, the egress qdisc and the egress link's rate — and
+ * records every committed change; a clean stop (nic stop, SIGINT, SIGTERM) also saves the counters so a restart
+ * continues them (qdisc statistics start from zero, as tc's do after a reboot).
  */
 import type { Command } from "commander";
 import type { NicConfig } from "../../fpga-model/nic-device.js";
@@ -75,7 +76,7 @@ export function registerNic(program: Command): void {
     .command("start")
     .description("run the NIC model as a daemon on a Unix socket (in the foreground; stop it with Ctrl-C, SIGTERM or `hostctl nic stop`)")
     .option("--socket <path>", `socket to listen on (default: $KOPI_NIC or ${defaultNicPath()})`)
-    .option("--state <file>", "restore the last committed configuration from this file at start, and keep it up to date")
+    .option("--state <file>", "restore the last committed configuration (policy, qdisc, link rate) from this file at start, and keep it up to date")
     .option("--cores <n>", "overlay cores the timing model assumes (default 16)")
     .option("--clock <MHz>", "overlay clock the timing model assumes (default 250)")
     .option("--table-blocks <n>", "table memory per program slot, in 36 Kib BRAM blocks (default 1024)")

@@ -3,7 +3,8 @@
  * iptables-save policy as iptables-save prints it (`:CHAIN POLICY [packets:bytes]`, `-A` lines; with -c each
  * rule's `[packets:bytes]`), a .kopi policy as its source with the live edits (with -c each rule carries
  * `counter packets N bytes M`, as `nft list ruleset` prints). `hostctl restore [FILE] [-c]`: load such text
- * atomically; with -c the counters start at the saved counts.
+ * atomically; with -c the counters start at the saved counts. Like iptables-save, they carry the filter policy
+ * only: the egress qdisc is tc's side (its QoS policy file; `nic start --state FILE` keeps it across restarts).
  */
 import type { Command } from "commander";
 import { parsePolicy } from "../../compiler/policy/compile.js";

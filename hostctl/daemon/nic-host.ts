@@ -2,17 +2,20 @@
  * The NIC as a long-lived service: the device model, the host state beside it, the configuration lock, the
  * receive pump that works through the device's FIFO a slice at a time (so register transactions of other
  * clients land between slices, as they would between packets on real hardware), `load --confirm` rollback
- * timers, and `--state FILE` persistence. The daemon (server.ts) and the in-process transport
- * (local-transport.ts) both drive one of these, so `--nic local` behaves as the daemon does.
+ * timers, and `--state FILE` persistence (the policy, the egress qdisc and the link rate). The daemon
+ * (server.ts) and the in-process transport (local-transport.ts) both drive one of these, so `--nic local`
+ * behaves as the daemon does.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { decodeImage, ImageError } from "../../overlay-isa/index.js";
 import { KERNEL, NicDevice, type NicConfig } from "../../fpga-model/nic-device.js";
 import type { BatchOutcome, PacketBatch } from "../../fpga-model/packets.js";
-import { CNT_SELECT_SHADOW, REG } from "../../fpga-model/registers.js";
+import { CNT_SELECT_SHADOW, EG_DEFAULT_LINK_KBIT, REG } from "../../fpga-model/registers.js";
 import { checkHostState, decodeEntry, encodeOffsets, HostStateError, imageBytes, offsetsOf, type HostState } from "../driver/host-state.js";
 import { executeTransaction, OP_READ, OP_WRITE, type TransactionResult } from "../driver/transaction.js";
 import type { HostStateRecord, QdiscRecord, QdiscState, QdiscUpdate, StateUpdate } from "../driver/transport.js";
+import { checkQdiscState } from "../driver/qdisc-state.js";
+import { QdiscDriver } from "../driver/qdisc-driver.js";
 import { syncQdiscNames } from "./qdisc-names.js";
 import { NicDriver } from "../driver/driver.js";
 import { LocalTransport } from "./local-transport.js";
@@ -55,6 +58,8 @@ export class NicHost {
   private pumping = false;
   private pending: { deadline: number; generation: number; previous: HostState | null; timer: NodeJS.Timeout } | undefined;
   private closed = false;
+  /** restoring the state file (nothing is persisted meanwhile) */
+  private restoring = false;
   private readonly log: (line: string) => void;
   /** called after every kernel transaction and state change (hostctl/apps keeps owner name ids in step) */
   private readonly changeListeners = new Set<() => void>();
@@ -86,18 +91,22 @@ export class NicHost {
     const r = executeTransaction(this.device, ops, requester);
     // a transmit doorbell (an application's, too) puts packets in the FIFO: the pump takes them
     if (this.device.pending > 0) this.schedulePump();
+    // the saved configuration: the policy, the qdisc and the link rate (a refused transaction may have set it)
+    let save = requester === KERNEL && ops.slice(0, r.executed).some((o) => o.kind === OP_WRITE && o.offset === REG.EG_LINK_KBIT);
     if (update && !r.error) {
       this.state = update.state ? { ...update.state, generation: this.device.read32(REG.ACTIVE_GEN) } : null;
       if (this.state && update.carryCounters?.length) this.carry(this.state, update.carryCounters);
       this.revision++;
       if (update.confirmWithinMs !== undefined) this.armRollback(update.confirmWithinMs, previous);
       else if (this.pending) this.disarm();
-      this.persist();
+      save = true;
     }
     if (qdisc && !r.error) {
       this.qdiscState = qdisc.state ? { ...qdisc.state, generation: this.device.read32(REG.EG_GEN) } : null;
       this.qdiscRevision++;
+      save = true;
     }
+    if (save) this.persist();
     if (requester === KERNEL) this.changed();
     return { ...r, revision: this.revision, qdiscRevision: this.qdiscRevision };
   }
@@ -254,10 +263,14 @@ export class NicHost {
 
   private persist(): void {
     const file = this.options.stateFile;
-    if (file === undefined) return;
+    if (file === undefined || this.restoring) return;
     const tmp = `${file}.tmp-${process.pid}`;
+    // a qdisc is saved with its image, which a restart uploads again (a record without one cannot be restored)
+    const q = this.qdiscState;
+    if (q && q.image === undefined) this.log(`the qdisc record of ${q.policy.file} carries no image (loaded by an older hostctl): the state file keeps no qdisc`);
+    const qdisc = q && q.image !== undefined ? q : null;
     try {
-      writeFileSync(tmp, JSON.stringify({ kopiNicState: STATE_FILE_VERSION, revision: this.revision, state: this.state }) + "\n");
+      writeFileSync(tmp, JSON.stringify({ kopiNicState: STATE_FILE_VERSION, revision: this.revision, state: this.state, qdisc, linkKbit: this.device.read32(REG.EG_LINK_KBIT) }) + "\n");
       renameSync(tmp, file);
     } catch (e) {
       this.log(`cannot write the state file ${file}: ${(e as Error).message}`);
@@ -273,7 +286,7 @@ export class NicHost {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return; // first start: the file appears at the first change
       throw new StateFileError(`${file}: ${(e as Error).message}`);
     }
-    let parsed: { kopiNicState?: unknown; revision?: unknown; state?: unknown };
+    let parsed: { kopiNicState?: unknown; revision?: unknown; state?: unknown; qdisc?: unknown; linkKbit?: unknown };
     try {
       parsed = JSON.parse(text) as typeof parsed;
     } catch (e) {
@@ -281,15 +294,43 @@ export class NicHost {
     }
     if (parsed === null || typeof parsed !== "object" || parsed.kopiNicState !== STATE_FILE_VERSION) throw new StateFileError(`${file}: not a kopi NIC state file (version ${STATE_FILE_VERSION})`);
     if (typeof parsed.revision !== "number" || !Number.isInteger(parsed.revision) || parsed.revision < 0) throw new StateFileError(`${file}: revision must be a non-negative integer`);
-    this.revision = parsed.revision;
-    if (parsed.state === null || parsed.state === undefined) return;
-    let state: HostState;
-    try {
-      state = checkHostState(parsed.state, file);
-    } catch (e) {
-      if (e instanceof HostStateError) throw new StateFileError(e.message);
-      throw e;
+    // everything is checked before anything is loaded: a bad file leaves nothing half-restored
+    let state: HostState | undefined;
+    if (parsed.state !== null && parsed.state !== undefined) {
+      try {
+        state = checkHostState(parsed.state, file);
+      } catch (e) {
+        if (e instanceof HostStateError) throw new StateFileError(e.message);
+        throw e;
+      }
     }
+    // files written before the qdisc was saved have neither field: the egress link starts as after a reset
+    const linkKbit = parsed.linkKbit ?? EG_DEFAULT_LINK_KBIT;
+    if (typeof linkKbit !== "number" || !Number.isInteger(linkKbit) || linkKbit < 1 || linkKbit > 0xffffffff) throw new StateFileError(`${file}: linkKbit must be the egress link rate in kbit/s, 1 … 4294967295`);
+    let qdisc: { state: QdiscState; image: Uint8Array } | undefined;
+    if (parsed.qdisc !== undefined && parsed.qdisc !== null) {
+      try {
+        const q = checkQdiscState(parsed.qdisc, `${file}: qdisc`);
+        if (q.image === undefined) throw new HostStateError(`${file}: qdisc.image is missing (the qdisc image a restart uploads)`);
+        qdisc = { state: q, image: new Uint8Array(Buffer.from(q.image, "base64")) };
+      } catch (e) {
+        if (e instanceof HostStateError) throw new StateFileError(e.message);
+        throw e;
+      }
+    }
+    this.revision = parsed.revision;
+    // the file is what is being restored: nothing is written back to it meanwhile
+    this.restoring = true;
+    try {
+      if (state) await this.restorePolicy(file, state);
+      await this.restoreEgress(file, linkKbit, qdisc);
+    } finally {
+      this.restoring = false;
+    }
+  }
+
+  /** The policy program and its tables, through the register interface (upload, entries, commit). */
+  private async restorePolicy(file: string, state: HostState): Promise<void> {
     let image;
     try {
       image = decodeImage(imageBytes(state));
@@ -306,6 +347,23 @@ export class NicHost {
       throw new StateFileError(`${file}: the saved configuration cannot be loaded: ${(e as Error).message}`);
     }
     this.log(`restored the configuration of ${file} (revision ${this.revision}) as generation ${this.state.generation}`);
+  }
+
+  /** The egress link's rate and the qdisc, uploaded and committed as `qdisc add` does (applications attach later). */
+  private async restoreEgress(file: string, linkKbit: number, qdisc: { state: QdiscState; image: Uint8Array } | undefined): Promise<void> {
+    const qd = new QdiscDriver(new NicDriver(new LocalTransport(this)));
+    try {
+      if (!qdisc) {
+        if (linkKbit !== this.device.read32(REG.EG_LINK_KBIT)) await qd.setLinkRate(linkKbit);
+        return;
+      }
+      // no record update: the record is set below, and nothing is written back to the file while restoring
+      const { generation } = await qd.load(qdisc.image, [], 0, { linkKbit });
+      this.qdiscState = { ...qdisc.state, generation };
+    } catch (e) {
+      throw new StateFileError(`${file}: the saved qdisc cannot be loaded: ${(e as Error).message}`);
+    }
+    this.log(`restored the qdisc of ${file} (${qdisc.state.policy.file}) as qdisc generation ${this.qdiscState.generation}, link ${linkKbit} kbit/s`);
   }
 
   /**

@@ -12,8 +12,9 @@ import { APP_PAGES } from "../../fpga-model/registers.js";
 import { isAppsOp, serveApps } from "../apps/ops.js";
 import { AppsError } from "../apps/service.js";
 import { checkHostState, HostStateError } from "../driver/host-state.js";
+import { checkQdiscState } from "../driver/qdisc-state.js";
 import { decodeTransaction } from "../driver/transaction.js";
-import type { QdiscState, QdiscUpdate, StateUpdate } from "../driver/transport.js";
+import type { QdiscUpdate, StateUpdate } from "../driver/transport.js";
 import type { NicHost } from "./nic-host.js";
 import { decodePackets, encodeFrame, encodeRecords, FrameDecoder, OUTCOME_RECORD, PROTOCOL_VERSION, u32Body, type Frame } from "./protocol.js";
 
@@ -305,26 +306,12 @@ function checkQdiscUpdate(raw: unknown): QdiscUpdate {
   if (u === null || typeof u !== "object" || Array.isArray(u)) throw bad("update must be an object");
   if (typeof u.expectRevision !== "number" || !Number.isInteger(u.expectRevision) || u.expectRevision < 0) throw bad("expectRevision must be an integer ≥ 0");
   if (u.state === null) return { expectRevision: u.expectRevision, state: null };
-  const st = u.state as Record<string, unknown>;
-  if (st === null || typeof st !== "object" || Array.isArray(st)) throw bad("state must be an object or null");
-  if (st.schema !== 1) throw bad("state.schema must be 1");
-  const p = st.policy as Record<string, unknown>;
-  if (p === null || typeof p !== "object") throw bad("state.policy must be an object");
-  for (const k of ["file", "text"] as const) if (typeof p[k] !== "string") throw bad(`state.policy.${k} must be a string`);
-  if (p.format !== "qos" && p.format !== "tc") throw bad("state.policy.format must be qos or tc");
-  for (const k of ["host", "hostFile"] as const) if (p[k] !== undefined && typeof p[k] !== "string") throw bad(`state.policy.${k} must be a string`);
-  const strings = st.strings as Record<string, unknown>;
-  const list = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string");
-  if (strings === null || typeof strings !== "object" || !list(strings.cmd) || !list(strings.cgroup)) throw bad("state.strings must be {cmd: [...], cgroup: [...]} of strings");
-  if (typeof st.changedAt !== "string") throw bad("state.changedAt must be a string");
-  const state: QdiscState = {
-    schema: 1,
-    generation: 0,
-    policy: { file: p.file as string, format: p.format, text: p.text as string, ...(p.host !== undefined ? { host: p.host as string } : {}), ...(p.hostFile !== undefined ? { hostFile: p.hostFile as string } : {}) },
-    strings: { cmd: strings.cmd as string[], cgroup: strings.cgroup as string[] },
-    changedAt: st.changedAt,
-  };
-  return { expectRevision: u.expectRevision, state };
+  try {
+    return { expectRevision: u.expectRevision, state: checkQdiscState(u.state, "qdisc.state") };
+  } catch (e) {
+    if (e instanceof HostStateError) throw new RequestError("bad-request", e.message);
+    throw e;
+  }
 }
 
 function checkUpdate(raw: unknown): StateUpdate {

@@ -36,6 +36,11 @@ export interface QdiscState {
   strings: { cmd: string[]; cgroup: string[] };
   /** ISO time of the change */
   changedAt: string;
+  /**
+   * The qdisc image as committed (fpga-model/egress-image.ts), base64: what `nic start --state FILE` uploads again
+   * at a restart, so the NIC comes back with the very qdisc it ran, whatever the compiler does since.
+   */
+  image?: string;
 }
 
 export interface QdiscUpdate {
