@@ -5,7 +5,14 @@
  * when a host description lists the host's addresses, decided per packet: to the host is ingress, from it egress.
  * The host description also gives each packet its owner (owner.* fields), in both directions, as the NIC's
  * connection table would.
+ *
+ * With --kernel-log [FILE], every packet that hits a `log` statement (iptables' LOG target) also gets the line the
+ * kernel's LOG target would write (hostctl/print/kernel-log.ts), in capture order, to standard error or FILE —
+ * where an iptables admin looks for them: beside the counters, not in them. Finding which log statements a
+ * packet hit takes one VM run per packet (the counters it moved give its path through the policy, as `hostctl
+ * trace` reads it); without --kernel-log, or with no log statement in the policy, the capture runs in batches.
  */
+import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { compilePolicy, type CompiledPolicy, type PolicyFormat } from "../../compiler/policy/compile.js";
 import { OwnerTable, type FlowKey, type HostDescription, type OwnerFields } from "../../compiler/policy/host.js";
@@ -15,8 +22,10 @@ import { OverlayVM } from "../../runtime/vm.js";
 import { runtimeEntries } from "../driver/policy-program.js";
 import { parseTierOption, TIER_HELP } from "../tier-option.js";
 import { CaptureFileError, CaptureFileReader } from "../pcap/index.js";
-import { CliError } from "../errors.js";
+import { CliError, describeFsError } from "../errors.js";
 import { readText } from "../files.js";
+import { walkPath } from "../driver/trace-path.js";
+import { kernelLogLine } from "../print/kernel-log.js";
 import { loadHost, policyFormat } from "./compile.js";
 
 export interface ReplayPacket {
@@ -31,6 +40,16 @@ export interface ReplayOptions {
   direction?: "ingress" | "egress";
   host?: HostDescription;
   linktype?: number;
+  /** find the log statements every packet hits (ReplayResult.logHits): the packets then run one at a time */
+  logHits?: boolean;
+}
+
+/** A packet hit a log statement: with the statement's prefix and the packet's mark at that point. */
+export interface LogHit {
+  /** index of the packet in the capture */
+  packet: number;
+  prefix: string;
+  mark: number;
 }
 
 export interface ReplayResult {
@@ -42,6 +61,8 @@ export interface ReplayResult {
   /** meta.mark and the mirror bit each packet left with */
   marks: Uint32Array;
   mirror: Uint8Array;
+  /** with `logHits`: every log statement hit, in capture order and, per packet, in the order the rules ran */
+  logHits?: LogHit[];
 }
 
 /** Load a compiled policy and its table images into a VM (what the driver does through MMIO). */
@@ -108,25 +129,57 @@ export function replayPackets(vm: OverlayVM, compiled: CompiledPolicy, packets: 
   const verdicts = new Uint32Array(n);
   const marks = new Uint32Array(n);
   const mirror = new Uint8Array(n);
+  const logHits: LogHit[] | undefined = opts.logHits ? [] : undefined;
+  // a policy without log statements has no hits to find: it runs in batches all the same
+  const oneByOne = logHits !== undefined && compiled.ir.logPrefixes.length > 0;
   // one VM call per run of packets that share a direction, in capture order (flow state stays in order)
   let start = 0;
   while (start < n) {
     let end = start + 1;
     while (end < n && directions[end] === directions[start]) end++;
-    const slice = packets.slice(start, end);
-    const r = vm.run(
-      slice.map((p) => p.data),
-      { wireLengths: slice.map((p) => p.wireLength), linktype, dir: directions[start] as 0 | 1, ...runExtras(slice, owners.slice(start, end)) },
-    );
-    verdicts.set(r.verdicts, start);
-    marks.set(r.marks, start);
-    mirror.set(r.mirror, start);
+    const dir = directions[start] as 0 | 1;
+    for (let at = start; at < end; ) {
+      const to = oneByOne ? at + 1 : end;
+      const slice = packets.slice(at, to);
+      const before = oneByOne ? vm.counters().packets : undefined;
+      const r = vm.run(
+        slice.map((p) => p.data),
+        { wireLengths: slice.map((p) => p.wireLength), linktype, dir, ...runExtras(slice, owners.slice(at, to)) },
+      );
+      verdicts.set(r.verdicts, at);
+      marks.set(r.marks, at);
+      mirror.set(r.mirror, at);
+      if (before) logHits!.push(...hitsOf(compiled, dir, before, vm.counters().packets, at));
+      at = to;
+    }
     start = end;
   }
   const raw = vm.counters();
   const counters: Counter[] = [];
   for (let i = 0; i < compiled.ir.counters.length; i++) counters.push({ packets: raw.packets[i] ?? 0n, bytes: raw.bytes[i] ?? 0n });
-  return { counters, verdicts, directions, marks, mirror };
+  return { counters, verdicts, directions, marks, mirror, ...(logHits ? { logHits } : {}) };
+}
+
+/**
+ * The log statements one packet hit: its path through the policy from the counters it moved (the way `hostctl
+ * trace` explains a packet), then each matched rule's statements in order — a `mark set` before a `log` is the
+ * mark that log line shows.
+ */
+function hitsOf(compiled: CompiledPolicy, dir: 0 | 1, before: BigUint64Array, after: BigUint64Array, packet: number): LogHit[] {
+  const moved = new Map<number, number>();
+  for (let c = 0; c < after.length; c++) {
+    const d = after[c]! - (before[c] ?? 0n);
+    if (d !== 0n) moved.set(c, Number(d));
+  }
+  const hits: LogHit[] = [];
+  let mark = 0;
+  for (const { rule } of walkPath(compiled.ir, dir, moved)) {
+    for (const e of rule?.effects ?? []) {
+      if (e.kind === "mark") mark = e.value;
+      else if (e.kind === "log") hits.push({ packet, prefix: compiled.ir.logPrefixes[e.index] ?? "", mark });
+    }
+  }
+  return hits;
 }
 
 const NO_OWNER_FIELDS: OwnerFields = { app: 0, uid: 0xffffffff, gid: 0xffffffff, pid: 0xffffffff, cmd: 0, cgroup: 0 };
@@ -151,7 +204,14 @@ export interface ReplayCommandOptions {
   json?: boolean;
   saveCounters?: boolean;
   tier?: string;
+  /** the kernel's LOG lines: true for standard error, or a file name */
+  kernelLog?: string | boolean;
+  /** the interface name the LOG lines give the NIC's port (IN= or OUT=) */
+  logDev?: string;
 }
+
+/** What --log-dev may name: a Linux interface name (1 … 15 characters, no whitespace, '/' or ':'). */
+const IFNAME = /^[^\s/:]{1,15}$/;
 
 export function readCapture(path: string): { packets: ReplayPacket[]; linktype: number } {
   let reader: CaptureFileReader;
@@ -173,9 +233,12 @@ export function readCapture(path: string): { packets: ReplayPacket[]; linktype: 
   }
 }
 
-/** The whole `hostctl replay`: returns what it prints. */
-export async function runReplay(opts: ReplayCommandOptions): Promise<{ stdout: string; compiled: CompiledPolicy; result: ReplayResult }> {
+/** The whole `hostctl replay`: returns what it prints (`kernelLog`: the LOG lines, with --kernel-log). */
+export async function runReplay(opts: ReplayCommandOptions): Promise<{ stdout: string; kernelLog?: string; compiled: CompiledPolicy; result: ReplayResult }> {
   if (opts.direction !== undefined && opts.direction !== "ingress" && opts.direction !== "egress") throw new CliError(`--direction must be ingress or egress, not '${opts.direction}'`);
+  if (opts.logDev !== undefined && !opts.kernelLog) throw new CliError("--log-dev names the device in the kernel log lines: give --kernel-log too");
+  if (opts.logDev !== undefined && (!IFNAME.test(opts.logDev) || opts.logDev === "." || opts.logDev === "..")) throw new CliError(`--log-dev '${opts.logDev}' is not an interface name (1 to 15 characters, no spaces, '/' or ':')`);
+  if (opts.kernelLog === "") throw new CliError("--kernel-log: the file name is empty");
   const tier = parseTierOption(opts.tier, "interpreter");
   const format: PolicyFormat = policyFormat(opts.format, opts.policy);
   const host = loadHost(opts.host);
@@ -192,12 +255,17 @@ export async function runReplay(opts: ReplayCommandOptions): Promise<{ stdout: s
     throw e;
   }
   if (choice.fallback) process.stderr.write(`hostctl: --tier auto runs the interpreter: ${choice.fallback}\n`);
-  const result = replayPackets(vm, compiled, packets, { direction: opts.direction as "ingress" | "egress" | undefined, host, linktype });
+  const result = replayPackets(vm, compiled, packets, { direction: opts.direction as "ingress" | "egress" | undefined, host, linktype, logHits: Boolean(opts.kernelLog) });
+  const dev = opts.logDev ?? "nic0";
+  const kernelLog = result.logHits?.map((h) => {
+    const ingress = result.directions[h.packet] === 0;
+    return kernelLogLine(packets[h.packet]!.data, linktype, { prefix: h.prefix, inDev: ingress ? dev : "", outDev: ingress ? "" : dev, mark: h.mark }) + "\n";
+  }).join("");
   let stdout: string;
   if (opts.json) stdout = JSON.stringify({ policy: name, capture: opts.read, packets: packets.length, ...countersJson(compiled.ir, result.counters) }, null, 2) + "\n";
   else if (opts.saveCounters) stdout = formatSaveCounters(compiled.ir, result.counters);
   else stdout = formatListing(compiled.ir, result.counters);
-  return { stdout, compiled, result };
+  return { stdout, ...(kernelLog !== undefined ? { kernelLog } : {}), compiled, result };
 }
 
 export function registerReplay(program: Command): void {
@@ -212,9 +280,23 @@ export function registerReplay(program: Command): void {
     .option("--json", "print the counters as JSON")
     .option("--save-counters", "print the counters as iptables-save -c does")
     .option("--tier <tier>", `${TIER_HELP} (default interpreter)`)
-    .addHelpText("after", "\nExample:\n  hostctl replay --policy examples/policies/port-partition.kopi --host examples/policies/port-partition.host.json -r traffic.pcap")
+    .option("--kernel-log [file]", "write the kernel's LOG line for every packet a log rule hits (iptables' LOG format) to standard error, or to FILE")
+    .option("--log-dev <name>", "with --kernel-log: the interface name of the NIC's port in those lines (IN= for ingress, OUT= for egress; default nic0)")
+    .addHelpText(
+      "after",
+      "\nLOG lines are what `dmesg -t` (or journalctl -k -o cat) shows for iptables' LOG target with its default flags:\n  kopi-ssh: IN=nic0 OUT= MAC=… SRC=10.0.0.9 DST=10.0.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0\none per packet and log rule hit, in capture order; the counters still go to standard output.\n\nExample:\n  hostctl replay --policy examples/policies/port-partition.kopi --host examples/policies/port-partition.host.json -r traffic.pcap\n  hostctl replay --policy rules.v4 -r traffic.pcap --kernel-log --log-dev eth0",
+    )
     .action(async (opts: ReplayCommandOptions) => {
-      const { stdout } = await runReplay(opts);
+      const { stdout, kernelLog } = await runReplay(opts);
+      if (kernelLog !== undefined) {
+        if (typeof opts.kernelLog === "string") {
+          try {
+            writeFileSync(opts.kernelLog, kernelLog);
+          } catch (e) {
+            throw describeFsError(opts.kernelLog, e);
+          }
+        } else process.stderr.write(kernelLog);
+      }
       process.stdout.write(stdout);
     });
 }

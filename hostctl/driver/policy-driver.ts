@@ -6,7 +6,7 @@
  */
 import { LIMITS, SourceError, type TableDecl } from "../../overlay-isa/index.js";
 import type { Counter } from "../../compiler/policy/listing.js";
-import type { IrChain, IrPolicy } from "../../compiler/policy/ir.js";
+import type { IrPolicy } from "../../compiler/policy/ir.js";
 import { warningsText } from "../../compiler/policy/summary.js";
 import type { BatchOutcome, PacketBatch } from "../../fpga-model/packets.js";
 import { CNT_CMD, REG } from "../../fpga-model/registers.js";
@@ -17,7 +17,10 @@ import { decodeEntry, encodeEntry, encodeOffsets, entryIdentity, HOST_STATE_SCHE
 import { compileSource, freeCounters, freshProgram, programFor, sameBytes, spareCounters, type NicProgram } from "./policy-program.js";
 import { remapRuleError, RuleEditError, spliceRule, type RuleEdit } from "./rule-edit.js";
 import { Transaction } from "./transaction.js";
+import { explain, type TraceStep } from "./trace-path.js";
 import type { HostStateRecord } from "./transport.js";
+
+export { explain, type TraceStep };
 
 /** There is no policy on the NIC to edit, list or save. */
 export class NoPolicyError extends Error {
@@ -56,38 +59,11 @@ export interface LoadOptions {
   initialCounts?: { rules: Record<string, (Counter | undefined)[]>; policies: Record<string, Counter | undefined> };
 }
 
-/** One step of a packet's path through the policy. */
-export interface TraceStep {
-  hook: string;
-  chain: string;
-  /** rule number, or undefined for the chain's policy */
-  rule?: number;
-  text: string;
-  /** what the step did: a verdict, `jump X`, `goto X`, `return`, or `continue` (marks, logs) */
-  action: string;
-}
-
 export interface PacketTrace {
   generation: number;
   verdict: number;
   fault: boolean;
   steps: TraceStep[];
-}
-
-function verdictAction(r: IrChain["rules"][number]): string {
-  const v = r.verdict;
-  if (!v) return "continue";
-  switch (v.kind) {
-    case "jump":
-    case "goto":
-      return `${v.kind} ${v.chain}`;
-    case "queue":
-      return `queue ${v.queue}`;
-    case "reject":
-      return v.how === "default" ? "reject" : `reject with ${v.how}`;
-    default:
-      return v.kind;
-  }
 }
 
 export class PolicyDriver {
@@ -364,45 +340,4 @@ export function tableDiff(state: HostState, next: readonly (readonly TableEntry[
     }
   });
   return [...deletes, ...inserts];
-}
-
-/**
- * Reconstruct a packet's path from the counters it moved: walk its hook chain in rule order; a rule whose
- * counter moved matched (its verdict ends the walk, a jump walks the target chain first); a hook whose rules
- * did not decide ends at its policy.
- */
-export function explain(ir: IrPolicy, dir: 0 | 1, moved: Map<number, number>): TraceStep[] {
-  const hookName = dir === 0 ? "ingress" : "egress";
-  const hook = ir.chains.find((c) => c.hook === hookName);
-  const steps: TraceStep[] = [];
-  if (!hook) return steps;
-  const chains = new Map(ir.chains.map((c) => [c.name, c]));
-  const take = (id: number): boolean => {
-    const n = moved.get(id) ?? 0;
-    if (n <= 0) return false;
-    moved.set(id, n - 1);
-    return true;
-  };
-  const walk = (chain: IrChain, depth: number): "terminal" | "return" | "end" => {
-    if (depth > 64) return "end";
-    for (const r of chain.rules) {
-      if (!take(r.counter)) continue;
-      const action = verdictAction(r);
-      steps.push({ hook: hookName, chain: chain.name, rule: r.number, text: r.text, action });
-      const v = r.verdict;
-      if (!v) continue;
-      if (v.kind === "jump") {
-        if (walk(chains.get(v.chain)!, depth + 1) === "terminal") return "terminal";
-        continue;
-      }
-      if (v.kind === "goto") return walk(chains.get(v.chain)!, depth + 1) === "terminal" ? "terminal" : "return";
-      if (v.kind === "return") return "return";
-      return "terminal";
-    }
-    return "end";
-  };
-  if (walk(hook, 0) !== "terminal" && hook.policyCounter !== undefined && take(hook.policyCounter)) {
-    steps.push({ hook: hookName, chain: hook.name, text: `policy ${hook.policy}`, action: hook.policy });
-  }
-  return steps;
 }
