@@ -98,6 +98,11 @@ export interface VMExports {
   schedAt(insn: number, x: bigint, y: bigint): bigint;
   usesTime(): number;
   tracksFlows(): number;
+  indexPcapRecords(at: number, end: number, snaplen: number, maxCaplen: number, maxCount: number): number;
+  pcapStop(): number;
+  pcapNext(): number;
+  compactPcapRecords(count: number, to: number, snaplen: number, limit: number, filtered: number): number;
+  pcapKept(): number;
 }
 
 /**
@@ -179,6 +184,19 @@ export interface InPlaceBatch {
   /** u32 verdict per frame, written by runInPlace */
   readonly verdicts: number;
   readonly generation: number;
+}
+
+/** Why indexPcapRecords stopped: the next record is not all in [at, end), its captured length is over the
+ *  maximum, or the batch is full (runtime/assembly/pcap-records.ts). */
+export type PcapRecordStop = "need-bytes" | "bad-length" | "batch-full";
+const PCAP_STOPS: readonly PcapRecordStop[] = ["need-bytes", "bad-length", "batch-full"];
+
+export interface PcapRecordIndex {
+  /** records described: descriptors [0, count) of the batch */
+  count: number;
+  /** frames-area offset of the first record not described */
+  next: number;
+  stop: PcapRecordStop;
 }
 
 /** Frames copied into the VM by prepare(), valid until the VM's batch area is reused. */
@@ -544,6 +562,41 @@ export class OverlayVM {
     if (count === 0) return;
     const ran = this.engine ? this.engine(count, linktype, false) : this.vm.runBatch(count, linktype, 0) !== 0;
     if (!ran) throw new VMError("no program is loaded: call load(image) first");
+  }
+
+  /**
+   * Describe the classic pcap records (16-byte little-endian header, then the captured bytes) that lie whole in
+   * [at, end) of an in-place batch's frames area (offsets into that area), at most batch.maxCount: each gets a
+   * descriptor with its captured length cut to `snapshotLength`, as libpcap reads it. Stops early at a record
+   * whose captured length exceeds `maxCaplen`. runInPlace() then filters them.
+   */
+  indexPcapRecords(batch: InPlaceBatch, at: number, end: number, snapshotLength: number, maxCaplen: number): PcapRecordIndex {
+    this.checkInPlace(batch);
+    checkInteger("end", end, batch.frameBytes);
+    checkInteger("start", at, end);
+    checkInteger("snapshot length", snapshotLength, 0xffff_ffff);
+    checkInteger("maximum captured length", maxCaplen, 0xffff_ffff);
+    const count = this.vm.indexPcapRecords(at, end, snapshotLength, maxCaplen, batch.maxCount) >>> 0;
+    return { count, next: this.vm.pcapNext() >>> 0, stop: PCAP_STOPS[this.vm.pcapStop()]! };
+  }
+
+  /**
+   * Move the records of the first `count` descriptors (from indexPcapRecords) that are kept — verdict 1 from
+   * runInPlace when `filtered`, else all — down to offset `to` in order, at most `limit` of them, cutting any
+   * longer than `snapshotLength` to it (captured length rewritten). Returns the offset after them and how many.
+   */
+  compactPcapRecords(batch: InPlaceBatch, count: number, to: number, snapshotLength: number, limit: number, filtered: boolean): { end: number; kept: number } {
+    this.checkInPlace(batch);
+    checkInteger("record count", count, batch.maxCount);
+    checkInteger("destination", to, batch.frameBytes);
+    checkInteger("snapshot length", snapshotLength, 0xffff_ffff);
+    if (!(limit >= 0) || (limit !== Number.POSITIVE_INFINITY && !Number.isInteger(limit))) throw new VMError(`limit must be a whole number ≥ 0 or Infinity, got ${limit}`);
+    const end = this.vm.compactPcapRecords(count, to, snapshotLength, Math.min(limit, 0xffff_ffff), filtered ? 1 : 0) >>> 0;
+    return { end, kept: this.vm.pcapKept() >>> 0 };
+  }
+
+  private checkInPlace(batch: InPlaceBatch): void {
+    if (batch.generation !== this.generation) throw new VMError("the in-place batch was overwritten by a later run(), prepare(), load() or parseHeaders()");
   }
 
   /** Run the loaded program over a batch prepare() copied in. */

@@ -4,15 +4,15 @@
  * ring with -i once a live source is attached) in batches of 4096; each batch goes through the compiled
  * pcap-filter program in one matchMany() call, then to the writer (-w) or the printer.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { Command } from "commander";
-import type { OverlayVM } from "../../runtime/vm.js";
 import { SourceError } from "../../overlay-isa/diagnostics.js";
+import type { ProgramImage } from "../../overlay-isa/image.js";
 import { BufferedOutput, FdSink } from "../pcap/byte-sink.js";
 import type { CaptureInterface } from "../pcap/capture-decoder.js";
 import { CaptureFileError } from "../pcap/capture-file-error.js";
 import { describeSystemError } from "../pcap/capture-reader.js";
-import { classicFileShape, copyClassicRecords } from "../pcap/classic-fast-path.js";
+import { classicFileShape, ClassicRecordCopier } from "../pcap/classic-fast-path.js";
 import { isKnownDlt, MAXIMUM_SNAPLEN, maxSnaplenForDlt, unknownDltMessage } from "../pcap/link-types.js";
 import type { CapturedPacket, TimestampPrecision } from "../pcap/packet.js";
 import { FileSource, type PacketSource } from "../pcap/packet-source.js";
@@ -191,15 +191,15 @@ function filterExpression(words: string[], raw: RawOptions, writeError: (text: s
 
 /** Load compileFilter from the package root (index.ts beside hostctl/), once. */
 async function packageFilterCompiler(): Promise<CompileFilter> {
-  const rootModule = new URL("../../index.js", import.meta.url);
   let loaded: { compileFilter?: CompileFilter };
   try {
-    loaded = (await import(rootModule.href)) as { compileFilter?: CompileFilter };
+    // a literal specifier: the CLI bundle (hostctl/bundle/) must carry the package root inside it
+    loaded = (await import("../../index.js")) as unknown as { compileFilter?: CompileFilter };
   } catch (error) {
     throw new CaptureError(`the pcap-filter compiler could not be loaded: ${(error as Error).message}`);
   }
   if (typeof loaded.compileFilter !== "function") {
-    throw new CaptureError(`the package root (${rootModule.pathname}) exports no compileFilter`);
+    throw new CaptureError(`the package root (${new URL("../../index.js", import.meta.url).pathname}) exports no compileFilter`);
   }
   return loaded.compileFilter;
 }
@@ -302,26 +302,37 @@ async function copyWithFastPath(
   precision: TimestampPrecision,
   stdoutFd: number,
 ): Promise<void> {
-  let filter: { vm: OverlayVM; linktype: number } | undefined;
-  if (expression.text.trim() !== "") {
-    const [{ compilePcapFilter }, { OverlayVM }] = await Promise.all([import("../../compiler/pcap-filter/compile.js"), import("../../runtime/vm.js")]);
+  const filtered = expression.text.trim() !== "";
+  const [compiler, { OverlayVM }] = await Promise.all([filtered ? import("../../compiler/pcap-filter/compile.js") : undefined, import("../../runtime/vm.js")]);
+  let program: { image: ProgramImage; linktype: number } | undefined;
+  if (compiler !== undefined) {
     try {
       // as the package root's compileFilter does for the interpreter tier
-      const compiled = compilePcapFilter(expression.text, { linktype: source.dlt });
-      const vm = OverlayVM.createSync();
-      vm.load(compiled.image);
-      filter = { vm, linktype: compiled.linktype };
+      program = compiler.compilePcapFilter(expression.text, { linktype: source.dlt });
     } catch (error) {
       throw relocateFilterError(error, expression.file);
     }
   }
-  const sink = outputPath === "-" ? new FdSink(stdoutFd, false, "standard output") : FdSink.create(outputPath);
+  // the VM describes and compacts the records even when there is no filter to run
+  const vm = OverlayVM.createSync();
+  // Open the output now that the filter compiled and the VM exists (tcpdump opens it after compiling too), and
+  // meanwhile load and warm up the VM (ClassicRecordCopier): V8 optimizes its code while the output is truncated.
+  const opening = outputPath === "-" ? undefined : FdSink.open(outputPath);
+  let copier: ClassicRecordCopier;
+  try {
+    if (program !== undefined) vm.load(program.image);
+    copier = new ClassicRecordCopier(vm, program?.linktype, fileSize(path));
+  } catch (error) {
+    (await opening?.catch(() => undefined))?.close();
+    throw error;
+  }
+  const sink = opening === undefined ? new FdSink(stdoutFd, false, "standard output") : await opening;
   const out = new BufferedOutput(sink);
   const writer = new PcapWriter(out, { linkType: source.linkType, snapshotLength: source.snapshotLength, precision });
   let failure: unknown;
   try {
     out.flush(); // the file header, before the records go straight to the sink
-    await copyClassicRecords({ path, sink, snapshotLength: source.snapshotLength, maxCaplen: maxSnaplenForDlt(source.dlt), limit, filter });
+    await copier.copy(path, { sink, snapshotLength: source.snapshotLength, maxCaplen: maxSnaplenForDlt(source.dlt), limit });
   } catch (error) {
     failure = error;
   }
@@ -332,6 +343,15 @@ async function copyWithFastPath(
   }
   if (failure instanceof CaptureFileError && failure.code === "EPIPE") return;
   if (failure !== undefined) throw failure;
+}
+
+/** The size of a file in bytes (0 when it cannot be found out: copying will say why). */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 function plural(n: number, word: string): string {

@@ -2,7 +2,7 @@
  * Where capture writers put their bytes: a buffered output (appends go into one 1 MiB buffer, written out with
  * one system call when full) over a sink — a file descriptor, or memory for tests and library callers.
  */
-import { closeSync, openSync, write, writeSync } from "node:fs";
+import { closeSync, open, openSync, write, writeSync } from "node:fs";
 import { CaptureFileError } from "./capture-file-error.js";
 import { describeSystemError, systemErrorText } from "./capture-reader.js";
 
@@ -29,6 +29,20 @@ export class FdSink implements ByteSink {
     if (path === "-") return new FdSink(1, false, "standard output");
     try {
       return new FdSink(openSync(path, "w"), true, path);
+    } catch (error) {
+      throw new CaptureFileError(describeSystemError(error, path));
+    }
+  }
+
+  /**
+   * create(), with the open on libuv's threads: truncating a large file can take tens of milliseconds (the
+   * kernel waits for its pages still being written back), which the caller can spend on other work.
+   */
+  static async open(path: string): Promise<FdSink> {
+    if (path === "-") return new FdSink(1, false, "standard output");
+    try {
+      const fd = await new Promise<number>((resolve, reject) => open(path, "w", (error, opened) => (error ? reject(error) : resolve(opened))));
+      return new FdSink(fd, true, path);
     } catch (error) {
       throw new CaptureFileError(describeSystemError(error, path));
     }

@@ -3,13 +3,13 @@
  * 2.4, 16-byte records) written back at its own timestamp precision: then every kept record is byte for byte the
  * record the general path (CaptureFileReader → PcapWriter) writes, so it can be copied as it stands.
  *
- * The file is read in large chunks straight into the overlay VM's batch area; the record headers become batch
- * descriptors in place (no packet objects, no frame copies); the filter runs over a whole chunk per call; the
- * kept records are compacted to the front of the chunk and written with one system call per chunk. A record
- * cut by a chunk boundary moves to the front of the next chunk. Errors are libpcap's, raised after the records
- * before them were written, as the general path does.
+ * The file is read in large chunks straight into the overlay VM's batch area. The VM turns the record headers
+ * into batch descriptors in place (no packet objects, no frame copies, no per-record JavaScript), runs the filter
+ * over up to FAST_PATH_BATCH_RECORDS of them per call, and compacts the kept records to the front of the chunk,
+ * which is written with one system call. A record cut by a chunk boundary moves to the front of the next chunk.
+ * Errors are libpcap's, raised after the records before them were written, as the general path does.
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, read, readSync } from "node:fs";
 import type { InPlaceBatch, OverlayVM } from "../../runtime/vm.js";
 import type { ByteSink } from "./byte-sink.js";
 import { CaptureFileError } from "./capture-file-error.js";
@@ -19,10 +19,18 @@ const RECORD_HEADER_BYTES = 16;
 const MICRO_MAGIC = 0xa1b2c3d4;
 const NANO_MAGIC = 0xa1b23c4d;
 
-/** Bytes read per chunk (also the largest record the path accepts, header included). */
-export const FAST_PATH_CHUNK_BYTES = 4 << 20;
+/** Bytes read per chunk (2 MiB took less time and CPU than 1 or 4 MiB on 2M packets). */
+export const FAST_PATH_CHUNK_BYTES = 2 << 20;
+/**
+ * Room before each chunk for the part of a record the previous chunk ended in: the largest record the path
+ * accepts (MAXIMUM_SNAPLEN captured bytes and the record header), rounded up.
+ */
+const CARRY_BYTES = (256 << 10) + 64;
+/** Chunks in the VM's memory: one being read, one filtered, one written, all at once. */
+const SLOTS = 3;
+const SLOT_BYTES = CARRY_BYTES + FAST_PATH_CHUNK_BYTES;
 /** Records per filter call (a chunk of small records is filtered in several calls). */
-export const FAST_PATH_BATCH_RECORDS = 32768;
+export const FAST_PATH_BATCH_RECORDS = 16384;
 
 export interface ClassicFileShape {
   precision: "micro" | "nano";
@@ -54,208 +62,206 @@ export function classicFileShape(path: string): ClassicFileShape | undefined {
   }
 }
 
-export interface ClassicCopyOptions {
-  /** The capture file (its 24-byte header is skipped: the caller has checked it with classicFileShape). */
-  path: string;
-  /** Where kept records go, after the caller wrote the output file header. */
-  sink: ByteSink;
+/** How records are read, and how many are kept at most. */
+interface RecordRules {
   /** The file's snapshot length after libpcap's adjustment: longer records are cut to it. */
   snapshotLength: number;
   /** The largest capture length libpcap accepts for the file's link type. */
   maxCaplen: number;
   /** Stop after this many kept records. */
   limit: number;
-  /** The VM with the filter program loaded, and the DLT it was compiled for; undefined: keep every record. */
-  filter?: { vm: OverlayVM; linktype: number };
 }
 
-/** Copy the records of a classic pcap file that the filter keeps; returns how many were kept. */
-export async function copyClassicRecords(options: ClassicCopyOptions): Promise<number> {
-  const { sink, snapshotLength, maxCaplen, limit, filter } = options;
-  if (maxCaplen + RECORD_HEADER_BYTES > FAST_PATH_CHUNK_BYTES) throw new RangeError("a record may not fit one fast-path chunk");
-  let fd: number;
-  try {
-    fd = openSync(options.path, "r");
-  } catch (error) {
-    throw new CaptureFileError(describeSystemError(error, options.path));
-  }
-  try {
-    const area = filter ? filter.vm.prepareInPlace(FAST_PATH_BATCH_RECORDS, 2 * FAST_PATH_CHUNK_BYTES) : undefined;
-    const copier = new RecordCopier(area, filter, snapshotLength, limit);
-    return await copier.copy(fd, sink, maxCaplen);
-  } finally {
-    closeSync(fd);
-  }
+export interface ClassicCopyOptions extends RecordRules {
+  /** Where kept records go, after the caller wrote the output file header. */
+  sink: ByteSink;
 }
 
-class RecordCopier {
-  /** the chunk: the VM's frames area, or a plain buffer when there is no filter */
+/** Records the warm-up runs through the VM (see ClassicRecordCopier). */
+const WARM_UP_RECORDS = 1024;
+/**
+ * Files smaller than this are not worth a warm-up: V8's optimizing compile of the VM's interpreter loop costs
+ * ~25 ms of CPU, which a small file does not win back (and which a process waits for before it exits).
+ */
+const WARM_UP_MIN_FILE_BYTES = 2 * FAST_PATH_CHUNK_BYTES;
+
+/**
+ * Copies the records of a classic pcap file that a filter keeps, through one VM: the chunks are read into its
+ * memory, and it describes, filters and compacts their records. Three chunks are in flight: while the VM works
+ * on one, the next is being read and the kept records of the one before are being written, on libuv's threads.
+ *
+ * Make it before opening the output file. For a large file, the constructor runs the VM's record functions and
+ * the filter once over a few synthetic records: V8 compiles Wasm functions at their first call and optimizes
+ * them in the background after some use, and this way that happens while the output file is being created,
+ * instead of the first megabytes of the capture running in V8's baseline code (the interpreter loop there is
+ * about 4 times slower).
+ */
+export class ClassicRecordCopier {
+  private readonly area: InPlaceBatch;
+  /** the VM's frames area: SLOTS chunks, each after CARRY_BYTES of room */
   private readonly bytes: Uint8Array;
   private readonly words: DataView;
-  private readonly descriptors: Uint32Array | undefined;
-  private readonly verdicts: Uint32Array | undefined;
-  /** where each record of the current filter batch starts in the chunk */
-  private readonly recordStarts = new Uint32Array(FAST_PATH_BATCH_RECORDS);
-  private batchCount = 0;
-  /** end of the kept records compacted at the front of the chunk */
-  private keptEnd = 0;
-  /** the run of kept records not moved yet: [runStart, runEnd) of the chunk (empty: both -1) */
-  private runStart = -1;
-  private runEnd = -1;
-  kept = 0;
+  private kept = 0;
 
+  /**
+   * `filterLinktype`: the DLT of the filter program loaded on `vm` (undefined: no filter, keep every record);
+   * `fileBytes`: the size of the file to copy, which decides the warm-up.
+   */
   constructor(
-    private readonly area: InPlaceBatch | undefined,
-    private readonly filter: { vm: OverlayVM; linktype: number } | undefined,
-    private readonly snapshotLength: number,
-    private readonly limit: number,
+    private readonly vm: OverlayVM,
+    private readonly filterLinktype: number | undefined,
+    fileBytes: number,
   ) {
-    if (area && filter) {
-      const buffer = filter.vm.memory.buffer;
-      this.bytes = new Uint8Array(buffer, area.frames, 2 * FAST_PATH_CHUNK_BYTES);
-      this.descriptors = new Uint32Array(buffer, area.descriptors, 4 * FAST_PATH_BATCH_RECORDS);
-      this.verdicts = new Uint32Array(buffer, area.verdicts, FAST_PATH_BATCH_RECORDS);
-    } else {
-      this.bytes = new Uint8Array(2 * FAST_PATH_CHUNK_BYTES);
-    }
+    this.area = vm.prepareInPlace(FAST_PATH_BATCH_RECORDS, SLOTS * SLOT_BYTES);
+    this.bytes = new Uint8Array(vm.memory.buffer, this.area.frames, SLOTS * SLOT_BYTES);
     this.words = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    if (fileBytes >= WARM_UP_MIN_FILE_BYTES) this.warmUp();
+  }
+
+  /** Copy the kept records of the capture file `path` to `options.sink`; returns how many were kept. */
+  async copy(path: string, options: ClassicCopyOptions): Promise<number> {
+    if (options.maxCaplen + RECORD_HEADER_BYTES > CARRY_BYTES) throw new RangeError("a record may not fit the fast path's carry area");
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (error) {
+      throw new CaptureFileError(describeSystemError(error, path));
+    }
+    this.kept = 0;
+    try {
+      return await this.copyChunks(fd, options);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Describe, filter and compact WARM_UP_RECORDS copies of a TCP segment to port 80 (the results are dropped). */
+  private warmUp(): void {
+    const frame = [
+      0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00, // Ethernet, IPv4
+      0x45, 0, 0, 46, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 192, 168, 1, 1, // IPv4, TCP
+      0x9c, 0x40, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    const recordBytes = RECORD_HEADER_BYTES + frame.length;
+    for (let i = 0; i < WARM_UP_RECORDS; i++) {
+      const at = i * recordBytes;
+      this.words.setUint32(at + 8, frame.length, true);
+      this.words.setUint32(at + 12, frame.length, true);
+      this.bytes.set(frame, at + RECORD_HEADER_BYTES);
+    }
+    this.filterChunk({ snapshotLength: frame.length, maxCaplen: frame.length, limit: Number.POSITIVE_INFINITY }, 0, WARM_UP_RECORDS * recordBytes, true);
   }
 
   /**
-   * Read, filter and write chunk after chunk. The area holds two chunks: while the kept records of one are
-   * being written (off the main thread when the sink can), the next is read and filtered in the other.
+   * Read, filter and write chunk after chunk. Chunk i is read into slot i % SLOTS after its CARRY_BYTES, from
+   * file offset 24 + i × FAST_PATH_CHUNK_BYTES; the part of a record the previous chunk ended in is copied in
+   * front of it. Reading chunk i + 1 starts before chunk i is filtered; its slot was last written out two
+   * chunks ago, and writes are waited for in order.
    */
-  async copy(fd: number, sink: ByteSink, maxCaplen: number): Promise<number> {
+  private async copyChunks(fd: number, options: ClassicCopyOptions): Promise<number> {
+    const { sink, limit } = options;
     const bytes = this.bytes;
-    const view = this.words;
-    let base = 0;
-    let filled = 0;
-    let position = 24;
+    let reading: Promise<number> | undefined = readFully(fd, bytes, CARRY_BYTES, FAST_PATH_CHUNK_BYTES, 24);
     let writing: Promise<void> | undefined;
+    let carryStart = 0;
+    let carryEnd = 0;
     try {
-      for (;;) {
-        const read = readSync(fd, bytes, base + filled, FAST_PATH_CHUNK_BYTES - filled, position);
-        position += read;
-        const end = base + filled + read;
+      for (let chunk = 0; ; chunk++) {
+        const read = await reading!;
+        reading = undefined;
         const eof = read === 0;
-        let at = base;
-        this.keptEnd = base;
-        let failure: CaptureFileError | undefined;
-        while (this.kept < this.limit) {
-          const available = end - at;
-          if (available < RECORD_HEADER_BYTES) {
-            if (eof && available > 0) {
-              failure = new CaptureFileError(`truncated dump file; tried to read ${RECORD_HEADER_BYTES} header bytes, only got ${available}`, true);
-            }
-            break;
-          }
-          const caplen = view.getUint32(at + 8, true);
-          if (caplen > maxCaplen) {
-            failure = new CaptureFileError(
-              caplen > this.snapshotLength
-                ? `invalid packet capture length ${caplen}, bigger than snaplen of ${this.snapshotLength}`
-                : `invalid packet capture length ${caplen}, bigger than maximum of ${maxCaplen}`,
-              true,
-            );
-            break;
-          }
-          if (available < RECORD_HEADER_BYTES + caplen) {
-            if (eof) {
-              const got = available - RECORD_HEADER_BYTES;
-              // libpcap first reads min(caplen, snapshot) bytes, then discards the rest of an over-long record.
-              const tried = caplen > this.snapshotLength && got < this.snapshotLength ? this.snapshotLength : caplen;
-              failure = new CaptureFileError(`truncated dump file; tried to read ${tried} captured bytes, only got ${got}`, true);
-            }
-            break;
-          }
-          this.add(at, caplen);
-          at += RECORD_HEADER_BYTES + caplen;
+        if (!eof) {
+          const slot = ((chunk + 1) % SLOTS) * SLOT_BYTES;
+          reading = readFully(fd, bytes, slot + CARRY_BYTES, FAST_PATH_CHUNK_BYTES, 24 + (chunk + 1) * FAST_PATH_CHUNK_BYTES);
         }
-        this.finishBatch();
-        this.flushRun();
-        // Writes stay in file order; the other chunk is free once its write is done.
+        const dataStart = (chunk % SLOTS) * SLOT_BYTES + CARRY_BYTES;
+        const start = dataStart - (carryEnd - carryStart);
+        bytes.copyWithin(start, carryStart, carryEnd);
+        const end = dataStart + read;
+        const { next, keptEnd, failure } = this.filterChunk(options, start, end, eof);
+        // Writes stay in file order.
         if (writing) await writing;
         writing = undefined;
-        if (this.keptEnd > base) writing = writeChunk(sink, bytes.subarray(base, this.keptEnd));
-        if (this.kept >= this.limit || failure || eof) {
+        if (keptEnd > start) writing = writeChunk(sink, bytes.subarray(start, keptEnd));
+        if (this.kept >= limit || failure || eof) {
           if (writing) await writing;
           writing = undefined;
-          if (failure && this.kept < this.limit) throw failure;
+          if (failure && this.kept < limit) throw failure;
           return this.kept;
         }
-        // The partial record at the end starts the next chunk, in the other half.
-        const other = base === 0 ? FAST_PATH_CHUNK_BYTES : 0;
-        bytes.copyWithin(other, at, end);
-        filled = end - at;
-        base = other;
+        // The part of a record this chunk ends in goes in front of the next one.
+        if (end - next > CARRY_BYTES) throw new RangeError("a partial record longer than the fast path's carry area");
+        carryStart = next;
+        carryEnd = end;
       }
     } finally {
-      // an error thrown above must not leave a write still reading the area
+      // nothing may still be reading into or writing from the area, or reading from the file, once we return
       if (writing) await writing.catch(() => undefined);
-    }
-  }
-
-  /** A complete record at `at`: filter it with its batch, or keep it at once when there is no filter. */
-  private add(at: number, caplen: number): void {
-    if (this.descriptors === undefined) {
-      this.keep(at, caplen);
-      return;
-    }
-    const d = 4 * this.batchCount;
-    this.descriptors[d] = at + RECORD_HEADER_BYTES;
-    this.descriptors[d + 1] = caplen > this.snapshotLength ? this.snapshotLength : caplen;
-    this.descriptors[d + 2] = this.words.getUint32(at + 12, true);
-    this.descriptors[d + 3] = 0;
-    this.recordStarts[this.batchCount] = at;
-    if (++this.batchCount === FAST_PATH_BATCH_RECORDS) this.finishBatch();
-  }
-
-  /** Run the filter over the records gathered so far and keep the matching ones (up to the limit). */
-  private finishBatch(): void {
-    const count = this.batchCount;
-    if (count === 0 || this.filter === undefined) return;
-    this.batchCount = 0;
-    this.filter.vm.runInPlace(this.area!, count, this.filter.linktype);
-    const verdicts = this.verdicts!;
-    const starts = this.recordStarts;
-    const view = this.words;
-    for (let i = 0; i < count && this.kept < this.limit; i++) {
-      // a pcap filter keeps a packet when its verdict is 1 (index.ts matchMany); faults are drops
-      if (verdicts[i] !== 1) continue;
-      const at = starts[i]!;
-      this.keep(at, view.getUint32(at + 8, true));
+      if (reading) await reading.catch(() => undefined);
     }
   }
 
   /**
-   * Keep the record at `at`: it joins the run of kept records that ends where it starts, or starts a new run
-   * (runs move in one copy each). A record longer than the snapshot length is cut to it, as libpcap reads it.
+   * Describe, filter and compact the whole records in [start, end), one VM batch at a time, until the limit:
+   * the kept ones end up at [start, keptEnd). `next` is the first record not taken; `failure` what is wrong
+   * with it, if anything (a bad length, or at the end of the file a truncated header or record).
    */
-  private keep(at: number, caplen: number): void {
-    if (this.kept >= this.limit) return;
-    this.kept++;
-    if (caplen <= this.snapshotLength) {
-      if (at !== this.runEnd) {
-        this.flushRun();
-        this.runStart = at;
+  private filterChunk(rules: RecordRules, start: number, end: number, eof: boolean): { next: number; keptEnd: number; failure?: CaptureFileError } {
+    const { vm, area, filterLinktype } = this;
+    const { snapshotLength, maxCaplen, limit } = rules;
+    let at = start;
+    let keptEnd = start;
+    while (this.kept < limit) {
+      const batch = vm.indexPcapRecords(area, at, end, snapshotLength, maxCaplen);
+      if (batch.count > 0) {
+        if (filterLinktype !== undefined) vm.runInPlace(area, batch.count, filterLinktype);
+        const compacted = vm.compactPcapRecords(area, batch.count, keptEnd, snapshotLength, limit - this.kept, filterLinktype !== undefined);
+        keptEnd = compacted.end;
+        this.kept += compacted.kept;
       }
-      this.runEnd = at + RECORD_HEADER_BYTES + caplen;
-      return;
+      at = batch.next;
+      if (batch.stop === "batch-full") continue;
+      if (batch.stop === "bad-length") return { next: at, keptEnd, failure: badLength(this.words.getUint32(at + 8, true), rules) };
+      return { next: at, keptEnd, failure: eof ? this.truncation(at, end - at, snapshotLength) : undefined };
     }
-    this.flushRun();
-    const size = RECORD_HEADER_BYTES + this.snapshotLength;
-    this.bytes.copyWithin(this.keptEnd, at, at + size);
-    this.words.setUint32(this.keptEnd + 8, this.snapshotLength, true);
-    this.keptEnd += size;
+    return { next: at, keptEnd };
   }
 
-  /** Move the pending run of kept records down to the end of the kept ones (never overlapping what is ahead). */
-  private flushRun(): void {
-    const length = this.runEnd - this.runStart;
-    if (length > 0 && this.runStart !== this.keptEnd) this.bytes.copyWithin(this.keptEnd, this.runStart, this.runEnd);
-    this.keptEnd += length;
-    this.runStart = this.runEnd = -1;
+  /** What is wrong with the last `available` bytes of the file, from `at` on (nothing when there are none). */
+  private truncation(at: number, available: number, snapshotLength: number): CaptureFileError | undefined {
+    if (available === 0) return undefined;
+    if (available < RECORD_HEADER_BYTES) {
+      return new CaptureFileError(`truncated dump file; tried to read ${RECORD_HEADER_BYTES} header bytes, only got ${available}`, true);
+    }
+    const caplen = this.words.getUint32(at + 8, true);
+    const got = available - RECORD_HEADER_BYTES;
+    // libpcap first reads min(caplen, snapshot) bytes, then discards the rest of an over-long record.
+    const tried = caplen > snapshotLength && got < snapshotLength ? snapshotLength : caplen;
+    return new CaptureFileError(`truncated dump file; tried to read ${tried} captured bytes, only got ${got}`, true);
   }
+}
+
+/** libpcap's complaint about a record whose captured length is over the maximum for the file. */
+function badLength(caplen: number, { snapshotLength, maxCaplen }: RecordRules): CaptureFileError {
+  return new CaptureFileError(
+    caplen > snapshotLength
+      ? `invalid packet capture length ${caplen}, bigger than snaplen of ${snapshotLength}`
+      : `invalid packet capture length ${caplen}, bigger than maximum of ${maxCaplen}`,
+    true,
+  );
+}
+
+/** Read `length` bytes at file `position` into `bytes` at `offset` (fewer only at the end of the file), on libuv's threads. */
+async function readFully(fd: number, bytes: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  let total = 0;
+  while (total < length) {
+    const got = await new Promise<number>((resolve, reject) => {
+      read(fd, bytes, offset + total, length - total, position + total, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
+    });
+    if (got === 0) break;
+    total += got;
+  }
+  return total;
 }
 
 /** Hand kept records to the sink: asynchronously (a write on libuv's threads) when it can, else now. */

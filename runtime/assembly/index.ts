@@ -114,6 +114,10 @@ export function runBatch(count: u32, linktype: u32, withCycles: bool): bool {
   return interp.runBatch(count, linktype, withCycles);
 }
 
+// ---- classic pcap records in the frames area (pcap-records.ts) -------------------------------------------------
+
+export { indexPcapRecords, pcapStop, pcapNext, compactPcapRecords, pcapKept } from "./pcap-records";
+
 /** Parse one frame into the vector and the raw-load bases, exactly as the interpreter does per packet (the JIT
  *  tier imports this, so both tiers share one parser and its per-packet slot clearing). */
 export function parseFrame(frame: usize, caplen: u32, wirelen: u32, linktype: u32): void {

@@ -1,9 +1,10 @@
 /**
  * The zero-copy path of `capture -r FILE -w OUT EXPR` (hostctl/pcap/classic-fast-path.ts) against the general
  * path (forced by handing the command the package's own compileFilter) and against tcpdump: the same written
- * file, stderr and exit status — over captures larger than two read chunks (records straddling chunk
- * boundaries, chunks holding more records than one filter call takes), records longer than the snapshot
- * length, truncated last records and headers, -c, no filter, and nanosecond files.
+ * file, stderr and exit status — over captures of more chunks than the copier holds at once (records
+ * straddling chunk boundaries, chunks holding more records than one filter call takes), records longer than
+ * the snapshot length, truncated last records and headers, -c, no filter, nanosecond files, and an output
+ * file that cannot be created.
  */
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -127,7 +128,8 @@ let bigPath: string;
 beforeAll(() => {
   requireTool("tcpdump");
   // snaplen 1800: records of up to 2000 captured bytes are longer than it and get cut, as libpcap cuts them
-  big = pcapFile(2 * FAST_PATH_CHUNK_BYTES + 1_500_000, { snaplen: 1800, seed: 7 });
+  // five chunks: the copier's three chunk slots are each used again
+  big = pcapFile(4 * FAST_PATH_CHUNK_BYTES + 1_500_000, { snaplen: 1800, seed: 7 });
   bigPath = join(scratch, "big.pcap");
   writeFileSync(bigPath, big.bytes);
 });
@@ -149,7 +151,7 @@ async function expectAllAgree(input: string, args: string[]): Promise<Outcome> {
 }
 
 describe("capture -r -w fast path", () => {
-  it("copies the kept records of a file larger than two chunks, records straddling the chunk boundaries", async () => {
+  it("copies the kept records of a file of five chunks, records straddling the chunk boundaries", async () => {
     // the first read ends at 24 + FAST_PATH_CHUNK_BYTES: some record must start before it and end after it
     const boundary = 24 + FAST_PATH_CHUNK_BYTES;
     expect(big.recordStarts.some((start, i) => start < boundary && big.recordStarts[i + 1]! > boundary)).toBe(true);
@@ -204,6 +206,27 @@ describe("capture -r -w fast path", () => {
     writeFileSync(path, nano.bytes);
     const outcome = await expectAllAgree(path, ["--nano", EXPRESSION]);
     expect(outcome.file.readUInt32LE(0)).toBe(0xa1b23c4d);
+  });
+
+  it("reports an output file it cannot create", async () => {
+    const out = join(scratch, "no-such-dir", "out.pcap");
+    const stderr: string[] = [];
+    for (const general of [false, true]) {
+      const program = new Command().name("hostctl").exitOverride();
+      let text = "";
+      const dependencies: CaptureDependencies = { writeError: (t) => (text += t) };
+      if (general) dependencies.compileFilter = compileFilter as unknown as CompileFilter;
+      registerCapture(program, dependencies);
+      process.exitCode = undefined;
+      await program.parseAsync(["capture", "-r", bigPath, "-w", out, EXPRESSION], { from: "user" });
+      expect(process.exitCode).toBe(1);
+      process.exitCode = undefined;
+      stderr.push(text);
+    }
+    expect(stderr[0]).toMatch(/no-such-dir\/out\.pcap: No such file or directory/);
+    expect(stderr[0]).toBe(stderr[1]);
+    const viaTool = tcpdump(["-r", bigPath, "-w", out, EXPRESSION]);
+    expect(stderr[0]).toBe(viaTool.stderr.replace(/^tcpdump: /gm, "hostctl: "));
   });
 
   it("reports filter errors as the general path does", async () => {
