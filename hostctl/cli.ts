@@ -1,67 +1,14 @@
 #!/usr/bin/env node
-/** hostctl: the kopi host control plane — the kernel's side of the NIC, on the command line. */
-import { Command, CommanderError } from "commander";
-import { reportError } from "./errors.js";
-
-type Register = (program: Command) => void;
-
 /**
- * Command groups, loaded on demand: `hostctl capture …` should not pay for importing the daemon, the QoS
- * compiler and the application model before it reads its first packet. Help, --version and unknown words load
- * every group.
+ * The hostctl executable. It runs hostctl/main.ts from the one-file bundle the build puts beside it, with V8's
+ * code cache (hostctl/bundle/load-bundle.ts: start-up is most of a short command's time), or from its modules
+ * when there is no current bundle (running from the sources, or a build without the bundler).
  */
-const GROUPS: { commands: readonly string[]; load: () => Promise<Register> }[] = [
-  { commands: ["asm", "disasm", "verify"], load: async () => (await import("./commands/isa.js")).registerIsaCommands },
-  { commands: ["compile"], load: async () => (await import("./commands/compile.js")).registerCompile },
-  { commands: ["replay"], load: async () => (await import("./commands/replay.js")).registerReplay },
-  {
-    commands: ["capture"],
-    load: async () => {
-      const { registerCapture } = await import("./commands/capture.js");
-      // the NIC's capture ring (-i) needs the daemon client: import it only when a live capture opens
-      const openLiveSource: NonNullable<Parameters<typeof registerCapture>[1]>["openLiveSource"] = async (device, options) =>
-        (await import("./commands/capture-nic.js")).nicLiveSource()(device, options);
-      return (program) => registerCapture(program, { openLiveSource });
-    },
-  },
-  {
-    commands: ["nic", "load", "confirm", "rule", "list", "zero", "stats", "save", "restore", "trace", "status", "inject"],
-    load: async () => (await import("./commands/nic-commands.js")).registerNicCommands,
-  },
-  { commands: ["qos"], load: async () => (await import("./commands/qos.js")).registerQos },
-  { commands: ["qdisc", "class", "filter"], load: async () => (await import("./commands/qdisc.js")).registerQdisc },
-  { commands: ["app"], load: async () => (await import("./commands/app.js")).registerApp },
-];
+import { fileURLToPath } from "node:url";
+import { BUNDLE_FILE, loadBundle } from "./bundle/load-bundle.js";
 
-/** The program with the command groups `argv` needs (all of them when it names none we know). */
-export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
-  const program = new Command();
-  program
-    .name("hostctl")
-    .description("kopi host control plane: compile, verify and load overlay programs; capture and replay traffic at the NIC")
-    .version("0.1.0")
-    .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
-  const first = argv.find((a) => !a.startsWith("-"));
-  const group = GROUPS.find((g) => first !== undefined && g.commands.includes(first));
-  for (const g of group ? [group] : GROUPS) (await g.load())(program);
-  return program;
-}
+type Program = typeof import("./main.js");
 
-export async function main(argv: string[]): Promise<number> {
-  try {
-    const program = await buildProgram(argv);
-    await program.parseAsync(argv, { from: "user" });
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander already printed its message
-    return reportError(e);
-  }
-}
-
-const invokedDirectly = process.argv[1] && /hostctl(\/cli\.(js|ts))?$|cli\.(js|ts)$/.test(process.argv[1]);
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
+const bundled = loadBundle(fileURLToPath(new URL(`./${BUNDLE_FILE}`, import.meta.url)));
+const program = (bundled?.exports as Program | undefined) ?? (await import("./main.js"));
+process.exitCode = await program.main(process.argv.slice(2));

@@ -5,7 +5,7 @@
  * when it closes; Ctrl-C ends the capture (and tcpdump's statistics follow). One capture reader at a time: the
  * ring has one consumer index.
  *
- * Wiring (hostctl/cli.ts): registerCapture(program, { openLiveSource: nicLiveSource() }).
+ * Wiring (hostctl/main.ts): registerCapture(program, { openLiveSource: nicLiveSource() }).
  */
 import type { CaptureInterface } from "../pcap/capture-decoder.js";
 import { CaptureFileError } from "../pcap/capture-file-error.js";

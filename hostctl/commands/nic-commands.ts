@@ -1,5 +1,5 @@
 /**
- * Every NIC command in one call, for hostctl/cli.ts: nic start|stop, load, confirm, rule, list, zero, stats,
+ * Every NIC command in one call, for hostctl/main.ts: nic start|stop, load, confirm, rule, list, zero, stats,
  * save, restore, trace, status, inject. (`hostctl capture -i nic0` is the capture command with
  * `openLiveSource: nicLiveSource()` from ./capture-nic.js.)
  */
