@@ -159,7 +159,7 @@ export const FIELD_TABLE: readonly FieldSpec[] = [
   { name: "owner.gid", bits: 32, meaning: "group id of the owning process; 0xffffffff when no owner is known" },
   { name: "owner.pid", bits: 32, meaning: "process id of the owner; 0xffffffff when no owner is known" },
   { name: "owner.cmd", bits: 32, meaning: "command name of the owner as an id interned by the loaded policy (0 = a name the policy does not use)" },
-  { name: "owner.cgroup", bits: 32, meaning: "cgroup path of the owner as an id interned by the loaded policy (0 = a path the policy does not use)" },
+  { name: "owner.cgroup", bits: 32, meaning: "cgroup of the owner as the id the loaded policy interned for the deepest path it names at or above that cgroup (0 = none)" },
   // connection tracking, filled by the NIC's flow table when the program reads it
   { name: "ct.state", bits: 8, meaning: "conntrack state of the packet: invalid 1, established 2, related 4, new 8, untracked 64 (CT_STATE)" },
   { name: "meta.log", bits: 32, writable: true, meaning: "log request: 0 none, else 1 + the index of the policy's log statement" },

@@ -31,6 +31,11 @@ function quote(s: string): string {
   return /^[\w./:-]+$/.test(s) ? s : `"${s.replace(/(["\\])/g, "\\$1")}"`;
 }
 
+/** xtables_save_string: bare when only letters, digits, `_` and `-`, else double-quoted with `"`, `\` and `'` escaped. */
+function xtablesString(s: string): string {
+  return /^[\w-]+$/.test(s) ? s : `"${s.replace(/(["\\'])/g, "\\$1")}"`;
+}
+
 function ipText(t: FieldTest): { opt: "addr" | "range"; text: string } {
   switch (t.kind) {
     case "eq":
@@ -51,13 +56,20 @@ function portText(t: FieldTest): string {
   throw new Inexpressible("this port test has no iptables form");
 }
 
+/** The value an owner field test names: its own (first) value, also for a cgroup test widened to the cgroups below. */
+function ownerValue(t: FieldTest): bigint {
+  if (t.kind === "eq") return t.value;
+  if (t.kind === "any" && t.items[0]?.kind === "eq") return t.items[0].value;
+  throw new Inexpressible("this owner test has no iptables form");
+}
+
 function flagNames(bits: bigint): string {
   if (bits === 0n) return "NONE";
   const names = Object.entries(TCP_FLAGS).filter(([n, v]) => n !== "ecn" && (BigInt(v) & bits) !== 0n).map(([n]) => n.toUpperCase());
   return names.join(",");
 }
 
-function ruleOptions(r: IrRule, chain: IrChain, v4Guarded: boolean): string[] {
+function ruleOptions(r: IrRule, chain: IrChain, v4Guarded: boolean, strings: IrPolicy["strings"]): string[] {
   const opts: string[] = [];
   const neg = (b: boolean) => (b ? "! " : "");
   let proto: string | undefined;
@@ -90,9 +102,17 @@ function ruleOptions(r: IrRule, chain: IrChain, v4Guarded: boolean): string[] {
       case "owner":
       case "field": {
         if (c.kind === "owner" || c.field.startsWith("owner.")) {
-          if (chain.hook === "ingress") throw new Inexpressible("Linux cannot match the owner of incoming packets");
-          const terms = c.kind === "owner" ? c.terms : [{ field: c.field, value: (c.test as FieldTest & { kind: "eq" }).value, negate: c.negate }];
+          const terms = c.kind === "owner" ? c.terms : [{ field: c.field, value: ownerValue(c.test), negate: c.negate }];
+          // xt_cgroup (the path or below it; no socket, no match) also runs on INPUT; xt_owner does not
+          if (chain.hook === "ingress" && !terms.every((t) => t.field === "owner.cgroup")) throw new Inexpressible("Linux cannot match the owner of incoming packets");
           for (const t of terms) {
+            if (t.field === "owner.cgroup") {
+              const path = strings.cgroup[Number(t.value) - 1];
+              if (path === undefined) throw new Inexpressible("an owner cgroup id the policy did not intern");
+              mod("cgroup");
+              opts.push(`${neg(t.negate)}--path ${xtablesString(path)}`);
+              continue;
+            }
             if (t.field !== "owner.uid" && t.field !== "owner.gid") throw new Inexpressible(`${t.field} has no iptables form`);
             mod("owner");
             opts.push(`${neg(t.negate)}--${t.field === "owner.uid" ? "uid" : "gid"}-owner ${t.value}`);
@@ -264,7 +284,7 @@ export function exportIptablesSave(p: IrPolicy, counters?: { packets: bigint; by
   for (const c of p.chains) {
     for (const r of c.rules) {
       try {
-        const opts = ruleOptions(r, c, p.ipv4Only);
+        const opts = ruleOptions(r, c, p.ipv4Only, p.strings);
         out.push(`${counters ? cnt(r.counter) + " " : ""}-A ${chainName(c)}${opts.length ? " " + opts.join(" ") : ""}`);
       } catch (e) {
         if (!(e instanceof Inexpressible)) throw e;

@@ -63,6 +63,7 @@ class RuleParser {
   loaded = new Set<string>();
   readonly seen = new Set<string>();
   ownerPos: Pos | undefined;
+  cgroupPos: Pos | undefined;
   jumpTarget: Token | undefined;
 
   constructor(
@@ -213,7 +214,7 @@ class RuleParser {
         case "-m":
         case "--match": {
           const mod = this.next("a match module", opt);
-          const known = ["tcp", "udp", "icmp", "multiport", "conntrack", "state", "owner", "length", "ttl", "iprange", "mac", "mark", "limit", "comment"];
+          const known = ["tcp", "udp", "icmp", "multiport", "conntrack", "state", "owner", "cgroup", "length", "ttl", "iprange", "mac", "mark", "limit", "comment"];
           if (!known.includes(mod.text)) this.fail(mod, `unsupported match module '${mod.text}' (kopi reads: ${known.join(", ")})`);
           if ((mod.text === "tcp" || mod.text === "udp" || mod.text === "icmp") && this.proto !== mod.text) this.fail(mod, `-m ${mod.text} needs -p ${mod.text} before it`);
           if (mod.text === "multiport" && !["tcp", "udp", "sctp"].includes(this.proto ?? "")) this.fail(mod, "-m multiport needs -p tcp, -p udp or -p sctp before it");
@@ -324,6 +325,22 @@ class RuleParser {
           this.ownerPos ??= { start: opt.start, end: v.end };
           this.matches.push({ kind: "owner", terms: [{ key, negate: neg, value: this.atom(v), pos: { start: opt.start, end: v.end } }], pos: { start: opt.start, end: v.end } });
           this.extras.push(`owner ${o === "--uid-owner" ? "UID" : "GID"} match ${neg ? "!" : ""}${v.text}`);
+          break;
+        }
+        case "--path": {
+          // xt_cgroup (revisions 1, 2): the socket's cgroup is the path or below it; no socket: no match
+          this.requireModule(opt, "cgroup");
+          if (this.cgroupPos) this.fail(opt, "xt_cgroup takes one --path per match");
+          const v = this.arg("a cgroup path", opt);
+          const neg = this.consumeNegation();
+          this.cgroupPos = { start: opt.start, end: v.end };
+          this.matches.push({ kind: "owner", terms: [{ key: "cgroup", negate: neg, value: this.atom(v), pos: { start: opt.start, end: v.end } }], needsOwner: true, pos: { start: opt.start, end: v.end } });
+          this.extras.push(`cgroup ${neg ? "! " : ""}${v.text}`);
+          break;
+        }
+        case "--cgroup": {
+          this.requireModule(opt, "cgroup");
+          this.fail(opt, "--cgroup matches a net_cls classid, which the NIC's connection table does not hold: match the cgroup by --path");
           break;
         }
         case "--length": {
@@ -524,6 +541,7 @@ export function parseIptablesSave(source: string, file = "<iptables-save>"): Pol
   const lines = source.split("\n");
   let offset = 0;
   const ownerRules: { chain: string; pos: Pos }[] = [];
+  const cgroupRules: { chain: string; pos: Pos }[] = [];
   const jumps: { from: string; to: string }[] = [];
   for (const rawLine of lines) {
     const lineStart = offset;
@@ -592,6 +610,7 @@ export function parseIptablesSave(source: string, file = "<iptables-save>"): Pol
     if (!chain) throw errorAt(file, source, chainTok.start, `chain '${chainTok.text}' does not exist (declare it with ':${chainTok.text} - [0:0]')`);
     if (p.jumpTarget && !chains.has(p.jumpTarget.text)) throw errorAt(file, source, p.jumpTarget.start, `unknown target or chain '${p.jumpTarget.text}'`);
     if (p.ownerPos) ownerRules.push({ chain: chain.name, pos: p.ownerPos });
+    if (p.cgroupPos) cgroupRules.push({ chain: chain.name, pos: p.cgroupPos });
     if (p.jumpTarget) jumps.push({ from: chain.name, to: p.jumpTarget.text });
     const specStart = toks[2]?.start ?? chainTok.end;
     const text = source.slice(specStart, lineStart + line.length).trim();
@@ -599,14 +618,23 @@ export function parseIptablesSave(source: string, file = "<iptables-save>"): Pol
   }
   if (table === undefined) throw errorAt(file, source, 0, "no *filter table in the input");
   if (!committed) throw errorAt(file, source, source.length, "the table has no COMMIT line (iptables-restore applies nothing without it)");
+  const reachedFrom = (hooks: string[]): Set<string> => {
+    const reach = new Set<string>(hooks);
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const j of jumps) if (reach.has(j.from) && !reach.has(j.to)) changed = reach.add(j.to) !== undefined;
+    }
+    return reach;
+  };
   // the kernel knows no owner for packets it receives: iptables refuses owner matches reachable from INPUT
-  const reach = new Set<string>(["INPUT", "FORWARD"]);
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const j of jumps) if (reach.has(j.from) && !reach.has(j.to)) changed = reach.add(j.to) !== undefined;
-  }
+  const reach = reachedFrom(["INPUT", "FORWARD"]);
   for (const o of ownerRules) {
     if (reach.has(o.chain)) throw errorAt(file, source, o.pos.start, `the owner match is only valid in OUTPUT (chain '${o.chain}' is reached from INPUT or FORWARD, where Linux cannot know a packet's owner); write the policy in .kopi to match owners in both directions`);
+  }
+  // xt_cgroup runs in INPUT (an early-demuxed socket), OUTPUT and POSTROUTING, not in FORWARD
+  const forwarded = reachedFrom(["FORWARD"]);
+  for (const o of cgroupRules) {
+    if (forwarded.has(o.chain)) throw errorAt(file, source, o.pos.start, `the cgroup match is only valid in INPUT and OUTPUT (chain '${o.chain}' is reached from FORWARD, where a packet has no local socket)`);
   }
   return { file, source, format: "iptables-save", sets: [], chains: order };
 }

@@ -66,7 +66,7 @@ function covered(c: Cond, later: Cond[]): boolean {
     case "set":
       return later.some((l) => l.kind === "set" && l.set === c.set && l.field === c.field && l.negate === c.negate);
     case "owner":
-      return later.some((l) => l.kind === "owner" && JSON.stringify(l.terms, bigintJson) === JSON.stringify(c.terms, bigintJson));
+      return later.some((l) => l.kind === "owner" && (!c.needsOwner || l.needsOwner === true) && JSON.stringify(l.terms, bigintJson) === JSON.stringify(c.terms, bigintJson));
     case "limit":
       return false; // a rate limit does not always match
   }

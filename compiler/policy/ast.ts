@@ -46,6 +46,12 @@ export interface OwnerTermNode {
 export interface OwnerMatchNode {
   kind: "owner";
   terms: OwnerTermNode[];
+  /**
+   * A packet without a known owner never matches, negated terms or not (iptables' cgroup match: xt_cgroup is
+   * false without a socket). Without it, kopi's owner semantics apply: such a packet matches only when every
+   * term is negated, as xt_owner does — unless a term is a cgroup (lower.ts).
+   */
+  needsOwner?: boolean;
   pos: Pos;
 }
 

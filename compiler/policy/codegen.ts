@@ -375,11 +375,18 @@ export class PolicyCodegen {
         const ok = b.label();
         b.emit("ldf", R0, "owner.app");
         b.emit("jne", R0, 0, known);
-        b.emit("ja", c.terms.every((t) => t.negate) ? ok : fail);
+        b.emit("ja", c.terms.every((t) => t.negate) && !c.needsOwner ? ok : fail);
         b.bind(known);
         for (const t of c.terms) {
           b.emit("ldf", R0, t.field);
-          this.jumpIf(t.negate ? "eq" : "ne", t.value, fail);
+          if (t.values === undefined) this.jumpIf(t.negate ? "eq" : "ne", t.value, fail);
+          else if (t.negate) for (const v of t.values) this.jumpIf("eq", v, fail);
+          else {
+            const holds = b.label();
+            for (const v of t.values) this.jumpIf("eq", v, holds);
+            b.emit("ja", fail);
+            b.bind(holds);
+          }
         }
         b.bind(ok);
         return;

@@ -13,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import { parseIPv4, parseIPv6 } from "../../overlay-isa/index.js";
 import { PROTOCOLS } from "./catalog.js";
+import { cgroupId } from "./cgroup.js";
 
 export interface HostApplication {
   /** application id (the NIC's app table index); 1-based, assigned in order when absent */
@@ -249,7 +250,7 @@ export class OwnerTable {
       gid: app.gid,
       pid: app.pid,
       cmd: this.strings.cmd.indexOf(app.cmd) + 1,
-      cgroup: app.cgroup === undefined ? 0 : this.strings.cgroup.indexOf(app.cgroup) + 1,
+      cgroup: cgroupId(this.strings.cgroup, app.cgroup),
     };
   }
 }

@@ -25,9 +25,10 @@ export type Cond =
   | { kind: "set"; field: string; set: string; negate: boolean }
   /**
    * owner terms (all must hold); a packet whose owner the NIC does not know matches only when every term is
-   * negated, as Linux's xt_owner does for a packet without a socket
+   * negated, as Linux's xt_owner does for a packet without a socket — or never, with `needsOwner` (xt_cgroup).
+   * A term's field equals `value`, or with `values` (a cgroup match with cgroups below it) any of them.
    */
-  | { kind: "owner"; terms: { field: string; value: bigint; negate: boolean }[] }
+  | { kind: "owner"; terms: { field: string; value: bigint; values?: bigint[]; negate: boolean }[]; needsOwner?: boolean }
   /** token bucket: true while within rate (or, with `over`, while over it) */
   | { kind: "limit"; bucket: number; tokensPerInterval: number; intervalMs: number; burst: number; over: boolean };
 

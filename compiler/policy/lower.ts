@@ -22,6 +22,7 @@ import {
   type ValueType,
 } from "./catalog.js";
 import type { Cond, CounterInfo, Effect, FieldTest, IrChain, IrPolicy, IrRule, IrSet, IrSetElement, Verdict } from "./ir.js";
+import { cgroupIdsUnder } from "./cgroup.js";
 
 export interface Accounts {
   users: Map<string, number>;
@@ -267,12 +268,25 @@ class Lowerer {
               break;
             }
           }
-          return { field: OWNER_FIELDS[t.key], value, negate: t.negate };
+          return { field: OWNER_FIELDS[t.key], value, negate: t.negate, cgroup: t.key === "cgroup" ? text : undefined };
         });
+        // A cgroup test never holds for a packet without a socket, negated or not (xt_cgroup, nft's socket
+        // cgroupv2): an owner match with one needs an owner.
+        const needsOwner = m.needsOwner === true || terms.some((t) => t.cgroup !== undefined);
         // Un-negated terms are plain field tests: an unowned packet carries values no term can name.
         if (terms.every((t) => !t.negate)) {
-          for (const t of terms) conds.push({ kind: "field", field: t.field, bits: 32, test: { kind: "eq", value: t.value }, negate: false });
-        } else conds.push({ kind: "owner", terms });
+          for (const t of terms) {
+            const cond: Cond = { kind: "field", field: t.field, bits: 32, test: { kind: "eq", value: t.value }, negate: false };
+            conds.push(cond);
+            if (t.cgroup !== undefined) state.cgroupTests.push({ path: t.cgroup, own: t.value, widen: (ids) => (cond.test = { kind: "any", items: ids.map((value) => ({ kind: "eq", value })) }) });
+          }
+        } else {
+          const owner: Cond & { kind: "owner" } = { kind: "owner", terms: terms.map((t) => ({ field: t.field, value: t.value, negate: t.negate })), ...(needsOwner ? { needsOwner: true } : {}) };
+          conds.push(owner);
+          terms.forEach((t, k) => {
+            if (t.cgroup !== undefined) state.cgroupTests.push({ path: t.cgroup, own: t.value, widen: (ids) => (owner.terms[k]!.values = ids) });
+          });
+        }
         return;
       }
       case "limit": {
@@ -378,7 +392,7 @@ class Lowerer {
         hooks.set(c.hook, c);
       } else if (c.policy && c.policyPos && !c.builtin) this.fail(c.policyPos, `only a hook chain (ingress, egress) has a policy; '${c.name}' is a user chain that returns at its end`);
     }
-    const state: PolicyState = { strings: { cmd: [], cgroup: [] }, logPrefixes: [], buckets: 0 };
+    const state: PolicyState = { strings: { cmd: [], cgroup: [] }, logPrefixes: [], buckets: 0, cgroupTests: [] };
     const chains: IrChain[] = ast.chains.map((c) => ({
       name: c.name,
       hook: c.hook,
@@ -387,6 +401,12 @@ class Lowerer {
       references: 0,
       pos: c.pos,
     }));
+    // a cgroup match holds for the cgroup and every cgroup below it (cgroup.ts): once every path is interned, a
+    // match whose path has interned paths below it accepts their ids too
+    for (const t of state.cgroupTests) {
+      const ids = cgroupIdsUnder(state.strings.cgroup, t.path, Number(t.own)).map(BigInt);
+      if (ids.length > 1) t.widen(ids);
+    }
     const byName = new Map(chains.map((c) => [c.name, c]));
     for (const c of chains) for (const r of c.rules) if (r.verdict?.kind === "jump" || r.verdict?.kind === "goto") byName.get(r.verdict.chain)!.references++;
     this.checkCycles(chains, byName);
@@ -433,6 +453,8 @@ interface PolicyState {
   strings: { cmd: string[]; cgroup: string[] };
   logPrefixes: string[];
   buckets: number;
+  /** cgroup matches, widened to the cgroups below them once every path is known */
+  cgroupTests: { path: string; own: bigint; widen: (ids: bigint[]) => void }[];
 }
 
 /** Sort intervals and merge overlapping or adjacent ones. */

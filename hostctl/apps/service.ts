@@ -33,6 +33,7 @@ import type { NicHost } from "../daemon/nic-host.js";
 import { executeTransaction, OP_READ, OP_WRITE, type RegisterError } from "../driver/transaction.js";
 import { formatEndpoint, PROTO_NAMES, type Endpoint } from "./endpoints.js";
 import { groupName, nameId, PolicyStringCache, userName, type PolicyStrings } from "./names.js";
+import { cgroupId } from "../../compiler/policy/cgroup.js";
 
 /** A request the process view refuses; `code` goes back over the socket (PROTOCOL.md). */
 export class AppsError extends Error {
@@ -211,7 +212,7 @@ export class AppService {
     const strings = this.activeStrings();
     const ops = [];
     for (const a of this.apps.values()) {
-      ops.push(AppService.w(REG.APPT_SELECT, a.app), AppService.w(REG.APPT_CMD, nameId(strings.cmd, a.cmd)), AppService.w(REG.APPT_CGROUP, nameId(strings.cgroup, a.cgroup)), AppService.w(REG.APPT_CTRL, APPT_CMD.UPDATE));
+      ops.push(AppService.w(REG.APPT_SELECT, a.app), AppService.w(REG.APPT_CMD, nameId(strings.cmd, a.cmd)), AppService.w(REG.APPT_CGROUP, cgroupId(strings.cgroup, a.cgroup)), AppService.w(REG.APPT_CTRL, APPT_CMD.UPDATE));
     }
     const r = executeTransaction(this.device, ops, KERNEL);
     if (r.error) this.host.options.log?.(`owner names: the NIC refused an update: ${describeRefusal(r.error)}`);
@@ -227,7 +228,7 @@ export class AppService {
       AppService.w(REG.APPT_UID, spec.uid),
       AppService.w(REG.APPT_GID, spec.gid),
       AppService.w(REG.APPT_CMD, nameId(strings.cmd, spec.cmd)),
-      AppService.w(REG.APPT_CGROUP, nameId(strings.cgroup, spec.cgroup)),
+      AppService.w(REG.APPT_CGROUP, cgroupId(strings.cgroup, spec.cgroup)),
       AppService.w(REG.APPT_SHADOW_CMD, 0),
       AppService.w(REG.APPT_SHADOW_CGROUP, 0),
       AppService.w(REG.APPT_CTRL, APPT_CMD.ATTACH),

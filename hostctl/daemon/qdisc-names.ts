@@ -7,6 +7,7 @@
 import { APP_PAGES, REG } from "../../fpga-model/registers.js";
 import { AppService } from "../apps/service.js";
 import { nameId } from "../apps/names.js";
+import { cgroupId } from "../../compiler/policy/cgroup.js";
 import { executeTransaction, OP_WRITE } from "../driver/transaction.js";
 import type { NicHost } from "./nic-host.js";
 
@@ -23,7 +24,7 @@ export function syncQdiscNames(host: NicHost): void {
   const ids: [number, number][] = [];
   for (let app = 1; app < APP_PAGES; app++) {
     const a = service.application(app);
-    ids.push(a && a.detachedAt === undefined ? [nameId(q.strings.cmd, a.cmd), nameId(q.strings.cgroup, a.cgroup)] : [0, 0]);
+    ids.push(a && a.detachedAt === undefined ? [nameId(q.strings.cmd, a.cmd), cgroupId(q.strings.cgroup, a.cgroup)] : [0, 0]);
   }
   const key = `${generation}:${ids.map(([c, g]) => `${c},${g}`).join(";")}`;
   if (synced.get(host) === key) return;

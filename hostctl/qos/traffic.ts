@@ -20,6 +20,7 @@
 import { parseIPv4 } from "../../overlay-isa/index.js";
 import { parseRate, parseTime } from "../../compiler/qos/units.js";
 import { JsonObject, JsonSource } from "./json-source.js";
+import { cgroupId } from "../../compiler/policy/cgroup.js";
 
 export type Pattern =
   | { kind: "constant"; rate: number }
@@ -229,5 +230,5 @@ export function flowFrame(s: SourceSpec, flow: number): Uint8Array {
 
 /** The owner fields the classifier sees (runtime/vm.ts RunOptions.owners order): app, uid, gid, pid, cmd, cgroup. */
 export function ownerWords(o: OwnerSpec, strings: { cmd: string[]; cgroup: string[] }): Uint32Array {
-  return Uint32Array.from([o.app, o.uid, o.gid, o.pid, o.cmd === undefined ? 0 : strings.cmd.indexOf(o.cmd) + 1, o.cgroup === undefined ? 0 : strings.cgroup.indexOf(o.cgroup) + 1]);
+  return Uint32Array.from([o.app, o.uid, o.gid, o.pid, o.cmd === undefined ? 0 : strings.cmd.indexOf(o.cmd) + 1, cgroupId(strings.cgroup, o.cgroup)]);
 }

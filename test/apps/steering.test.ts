@@ -101,6 +101,29 @@ describe("steering into connection rings", () => {
     expect(await probe()).toEqual(["dropped", "accepted"]);
   });
 
+  it("an owner cgroup match takes the applications in cgroups below it, across reloads that add deeper paths", async () => {
+    const nic = await testNic();
+    const ruleset = (extra: string) => `table filter { chain ingress { policy drop; ${extra}
+      tcp dport 5432 owner cgroup "/system.slice" accept
+      tcp dport { 6000, 6001, 6002 } owner cgroup "/user.slice/user-1001.slice" accept } }`;
+    await nic.load(ruleset(""));
+    const apps: [number, string][] = [
+      [5432, "/system.slice/postgresql.service"],
+      [6000, "/user.slice/user-1001.slice/game.scope"],
+      [6001, "/user.slice/user-1001.slice"],
+      [6002, "/user.slice/user-1001.slicex"], // a sibling that only starts with the name: no descendant
+    ];
+    for (const [port, cgroup] of apps) {
+      const a = await nic.ctl.attach({ pid: port, uid: 1001, cmd: `app${port}`, cgroup });
+      await nic.ctl.open({ app: a.app, proto: "tcp", local: `*:${port}` });
+    }
+    const probe = async () => [...(await nic.transport.inject({ frames: apps.map(([port]) => inbound("tcp", "10.0.0.9", 40000, port)) })).flags].map(dispositionOf);
+    expect(await probe()).toEqual(["accepted", "accepted", "accepted", "dropped"]);
+    // a rule naming game.scope itself renumbers the ids and gives game.scope its own: the match still holds
+    await nic.load(ruleset('tcp dport 6000 owner cgroup "/user.slice/user-1001.slice/game.scope" counter'));
+    expect(await probe()).toEqual(["accepted", "accepted", "accepted", "dropped"]);
+  });
+
   it("matches a reference model of the steering table (property)", async () => {
     // a small universe so keys collide: two remote hosts, three ports each side
     const remotes = ["10.0.0.8", "10.0.0.9"];

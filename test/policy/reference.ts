@@ -54,8 +54,8 @@ export function evaluate(p: IrPolicy, fields: Map<string, bigint>, dir: 0 | 1, l
         return p.sets.get(c.set)!.elements.some((e) => v >= e.lo && v <= e.hi) !== c.negate;
       }
       case "owner":
-        if (fields.get("owner.app") === 0n) return c.terms.every((t) => t.negate);
-        return c.terms.every((t) => (value(t.field) === t.value) !== t.negate);
+        if (fields.get("owner.app") === 0n) return c.terms.every((t) => t.negate) && !c.needsOwner;
+        return c.terms.every((t) => (t.values ?? [t.value]).includes(value(t.field)) !== t.negate);
       case "limit":
         return limiter(c.bucket) !== c.over;
     }
