@@ -4,15 +4,18 @@
  * what the NIC needs to lay them out and what `qdisc show -s` needs to read their statistics. Bad input throws
  * a positioned SourceError (or HostError for a bad host description); anything else is a bug in kopi.
  */
-import { SourceError, verify, type ProgramImage, type VerifyResult } from "../../overlay-isa/index.js";
+import { LIMITS, SourceError, verify, type ProgramImage, type VerifyResult } from "../../overlay-isa/index.js";
 import { CompileLimitError } from "../program-builder.js";
 import { accountsFor, type CompileOptions } from "../policy/compile.js";
 import { compileClassifier, type CompiledClassifier } from "./classify.js";
 import { genDrr, genSfq } from "./gen-drr.js";
 import { genFqCodel } from "./gen-fq-codel.js";
 import { genHtb } from "./gen-htb.js";
-import { genFifo, genPrio, genTbf, type Generated } from "./gen-simple.js";
+import { genFifo, genPrio } from "./gen-simple.js";
+import { genTbf } from "./gen-tbf.js";
+import type { Generated } from "./sched-asm.js";
 import type { QosPolicy } from "./ir.js";
+import { leafSlots } from "./leaves.js";
 import { lowerQos, type QosWarning } from "./lower.js";
 import { parseQos } from "./parse-qos.js";
 import { parseTcScript } from "./parse-tc.js";
@@ -45,7 +48,10 @@ export interface CompiledQos {
   warnings: QosWarning[];
 }
 
-/** The queue model's queues for a qdisc: leaves (class id order), htb's direct queue, bands, flows. */
+/**
+ * The queue model's queues for a qdisc: its leaves' queues (leaves.ts: class id order, bands; one per FIFO or
+ * tbf, one per bucket or flow of an sfq or fq_codel leaf, each named by its class), htb's direct queue, flows.
+ */
 export function queueRoles(policy: QosPolicy): QueueRole[] {
   const p = policy.root.params;
   const major = majorOf(policy.root.handle);
@@ -55,11 +61,13 @@ export function queueRoles(policy: QosPolicy): QueueRole[] {
     case "tbf":
       return [{ id: policy.root.handle, name: formatHandle(policy.root.handle) }];
     case "prio":
-      return Array.from({ length: p.bands }, (_, i) => ({ id: handle(major, i + 1), name: formatHandle(handle(major, i + 1)) }));
     case "htb":
-      return [...p.classes.filter((c) => c.leaf).map((c) => ({ id: c.id, name: formatHandle(c.id) })), { id: policy.root.handle, name: "direct" }];
-    case "drr":
-      return p.classes.map((c) => ({ id: c.id, name: formatHandle(c.id) }));
+    case "drr": {
+      const roles = leafSlots(p, policy.root.handle).flatMap((s) =>
+        Array.from({ length: s.queues }, (_, k) => ({ id: s.parent, name: s.queues === 1 ? formatHandle(s.parent) : `${formatHandle(s.parent)} flow ${k + 1}` })),
+      );
+      return p.kind === "htb" ? [...roles, { id: policy.root.handle, name: "direct" }] : roles;
+    }
     case "sfq":
       return Array.from({ length: p.divisor }, (_, i) => ({ id: handle(major, i + 1), name: `flow ${i + 1}` }));
     case "fq_codel":
@@ -75,7 +83,7 @@ function generate(policy: QosPolicy): Generated {
     case "bfifo":
       return genFifo(p);
     case "prio":
-      return genPrio(p);
+      return genPrio(p, policy.root.handle);
     case "tbf":
       return genTbf(p);
     case "htb":
@@ -106,6 +114,13 @@ export function compileQos(text: string, file = "<qos>", opts: QosCompileOptions
       throw new SourceError(policy.file, line, column, `the ${policy.root.params.kind} qdisc does not fit the overlay: ${e.message} (fewer classes or flows)`);
     }
     throw e;
+  }
+  for (const [have, most, what] of [[gen.layout.queues, LIMITS.schedQueues, "queues"], [gen.layout.stateWords, LIMITS.schedStateWords, "state words"]] as const) {
+    // leaf qdiscs' flows add up: say so where the qdisc was written, not when the NIC refuses the layout
+    if (have > most) {
+      const { line, column } = lineAndColumn(policy.source, policy.root.pos.start);
+      throw new SourceError(policy.file, line, column, `the ${policy.root.params.kind} qdisc does not fit the overlay: it needs ${have} ${what} and the NIC's queue model has ${most} (fewer classes, or fewer flows or buckets in their sfq and fq_codel qdiscs)`);
+    }
   }
   const result = verify(gen.image);
   if (!result.ok) throw new Error(`internal: the ${policy.root.params.kind} scheduler program fails verification: ${result.errors.map((e) => `${e.index ?? ""} ${e.message}`).join("; ")}`);

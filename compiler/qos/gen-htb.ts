@@ -20,10 +20,11 @@
  * runs over the leaves in class-id order, where Linux nests it (lenders, then their feeds); with one level of
  * inner classes the two agree.
  */
-import type { HtbClass, HtbQdisc } from "./ir.js";
+import { isFifoLeaf, type FifoLeaf, type HtbClass, type HtbQdisc } from "./ir.js";
+import { leafCodes, leafSlots } from "./leaves.js";
+import { fifoCapacity } from "./qdisc-code.js";
 import { burstTimeNs, rateConfig } from "./lower.js";
-import { packetsFor, type Generated } from "./gen-simple.js";
-import { BIAS, EVENT, NOW, r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, SchedAsm, ZERO } from "./sched-asm.js";
+import { BIAS, EVENT, type Generated, NOW, packetsFor, r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, scratchFor, SchedAsm, ZERO } from "./sched-asm.js";
 import { formatHandle, type Handle } from "./units.js";
 
 const MAX_DEPTH = 8;
@@ -58,7 +59,12 @@ export function genHtb(q: HtbQdisc, rootHandle: Handle): Generated {
   }
   const leaves = infos.filter((i) => i.c.leaf);
   const L = leaves.length;
-  const DIRECT = L;
+  // the leaves' queues (one each for FIFOs; a qdisc leaf's own range), then the direct queue
+  const slots = leafSlots(q, rootHandle);
+  const composite = slots.some((sl) => !isFifoLeaf(sl.leaf));
+  const DIRECT = slots.reduce((n, sl) => n + sl.queues, 0);
+  /** meta.class of a filter to the direct queue (classify.ts: after the leaves) */
+  const DIRECT_CLASS = L;
   const path = (leaf: ClassInfo): ClassInfo[] => {
     const out: ClassInfo[] = [];
     for (let p = leaf.index; p >= 0; p = infos[p]!.parent) out.push(infos[p]!);
@@ -85,6 +91,12 @@ export function genHtb(q: HtbQdisc, rootHandle: Handle): Generated {
     a.words[`class ${formatHandle(i.c.id)} tokens`] = TOK + i.index;
     a.words[`class ${formatHandle(i.c.id)} ctokens`] = CTOK + i.index;
   }
+  // with qdisc leaves: the sending leaf's level and key kept over its code, each leaf's wait (tbf), its drops
+  const LEVEL = composite ? a.state("sending level") : 0;
+  const SENDKEY = composite ? a.state("sending key") : 0;
+  const THROTTLE = composite ? a.state("leaf wait", L) : 0;
+  const classDrops = slots.map((sl) => (composite && !isFifoLeaf(sl.leaf) ? a.counter(`class ${formatHandle(sl.parent)} drops`) : -1));
+  const codes = composite ? leafCodes(a, slots) : [];
 
   const deq = a.label("dequeue");
   const ready = a.label("ready");
@@ -100,6 +112,7 @@ export function genHtb(q: HtbQdisc, rootHandle: Handle): Generated {
   }
   a.k(r0, BIAS);
   for (let k = 0; k < L * MAX_DEPTH; k++) a.st(DEF + k, r0);
+  for (const code of codes) code.init?.();
   a.bind(ready);
   a.dispatch(deq);
 
@@ -113,14 +126,36 @@ export function genHtb(q: HtbQdisc, rootHandle: Handle): Generated {
   const byDefault = a.label("default");
   a.emit("jeq", r0, 0, byDefault);
   leaves.forEach((_, i) => a.emit("jeq", r0, i + 1, leafLabels[i]!));
-  a.emit("jeq", r0, DIRECT + 1, direct);
+  a.emit("jeq", r0, DIRECT_CLASS + 1, direct);
   a.bind(byDefault);
   const def = leaves.findIndex((l) => (l.c.id & 0xffff) === q.defaultMinor && q.defaultMinor !== 0);
   a.emit("ja", def >= 0 ? leafLabels[def]! : direct);
   leaves.forEach((l, i) => {
-    const full = a.label(`full${i}`);
     a.bind(leafLabels[i]!);
-    a.admit(i, l.c.leaf!, full, r1, r2, r3);
+    if (composite) {
+      // the leaf's enqueue; a drop it returns (NET_XMIT_DROP or _CN) is the class's (htb_enqueue: cl->drops)
+      const classDrop = () => {
+        if (classDrops[i]! >= 0) a.emit("count", classDrops[i]!, ZERO);
+      };
+      codes[i]!.enqueue({
+        queue: (rq) => a.exitQueue(rq, scratchFor(rq)),
+        congested: (rq) => {
+          classDrop();
+          a.exitQueue(rq, scratchFor(rq));
+        },
+        refuse: (rq) => {
+          classDrop();
+          a.refuseReg(rq, scratchFor(rq));
+        },
+        refuseUnclassified: () => {
+          classDrop();
+          a.refuse(undefined);
+        },
+      });
+      return;
+    }
+    const full = a.label(`full${i}`);
+    a.admit(i, l.c.leaf as FifoLeaf, full, r1, r2, r3);
     a.exitQueueConst(i);
     a.bind(full);
     a.refuse(i);
@@ -170,9 +205,22 @@ export function genHtb(q: HtbQdisc, rootHandle: Handle): Generated {
   leaves.forEach((l, li) => {
     const done = a.label();
     a.emit("mov", r3, NO_KEY);
-    a.k(r1, li);
-    a.emit("qlen", r2, r1);
-    a.emit("jeq", r2, 0, done);
+    if (composite) {
+      codes[li]!.held(r2, r1);
+      a.emit("jeq", r2, 0, done);
+      // a leaf waiting for its tokens (tbf) is not a candidate until then; its wait is a timer
+      const ready = a.label();
+      a.ld(r1, THROTTLE + li);
+      a.emit("jle", r1, NOW, ready);
+      a.emit("sub", r1, r1, NOW);
+      a.emit("min", r11, r11, r1);
+      a.emit("ja", done);
+      a.bind(ready);
+    } else {
+      a.k(r1, li);
+      a.emit("qlen", r2, r1);
+      a.emit("jeq", r2, 0, done);
+    }
     for (const anc of path(l)) {
       const can = a.label();
       const may = a.label();
@@ -226,8 +274,34 @@ export function genHtb(q: HtbQdisc, rootHandle: Handle): Generated {
   a.idle(); // not reached
   leaves.forEach((l, li) => {
     a.bind(serves[li]!);
-    a.k(r1, li);
-    a.emit("qhead", r6, r1); // len
+    if (composite) {
+      // the leaf picks its packet (htb_dequeue_tree: cl->leaf.q->dequeue); then the class is charged for it
+      const sent = a.label(`sent_${formatHandle(l.c.id)}`);
+      a.st(LEVEL, r5);
+      a.st(SENDKEY, r10);
+      codes[li]!.dequeue({
+        send: (rq) => {
+          if (rq.reg !== r3.reg) a.emit("mov", r3, rq);
+          a.emit("ja", sent);
+        },
+        again: () => a.again(),
+        // emptied by its own drops: choose again
+        idle: () => a.again(),
+        wait: (at) => {
+          a.st(THROTTLE + li, at);
+          a.again();
+        },
+      });
+      a.bind(sent);
+      a.ld(r5, LEVEL);
+      a.ld(r10, SENDKEY);
+      a.k(MB, MBUFFER);
+      a.k(r12, BIAS);
+      a.emit("qhead", r6, r3); // len
+    } else {
+      a.k(r1, li);
+      a.emit("qhead", r6, r1); // len
+    }
     // leaf.deficit[level] −= len; below zero: += quantum, and the round robin moves on
     const defOk = a.label();
     a.emit("add", r7, r5, DEF + li * MAX_DEPTH);
@@ -240,7 +314,8 @@ export function genHtb(q: HtbQdisc, rootHandle: Handle): Generated {
     a.bind(defOk);
     a.stx(r7, 0, r8);
     for (const anc of path(l)) charge(a, anc, { over: over[anc.index]!, lends: lends[anc.index]!, borrows: borrows[anc.index]!, qdiscOverlimits }, { TOK, CTOK, TC, MODE }, MB);
-    a.exitQueueConst(li);
+    if (composite) a.exitQueue(r3, r7);
+    else a.exitQueueConst(li);
   });
   a.bind(wait);
   const noTimer = a.label("notimer");
@@ -250,8 +325,8 @@ export function genHtb(q: HtbQdisc, rootHandle: Handle): Generated {
   a.idle(r11);
   a.bind(noTimer);
   a.idle();
-  const total = leaves.reduce((n, l) => n + (l.c.leaf!.kind === "pfifo" ? l.c.leaf!.limit : Math.ceil(l.c.leaf!.limit / 64)), q.directQlen);
-  return a.build(L + 1, packetsFor(total));
+  const total = composite ? codes.reduce((n, c) => n + c.capacity, q.directQlen) : leaves.reduce((n, l) => n + fifoCapacity(l.c.leaf as FifoLeaf), q.directQlen);
+  return a.build(DIRECT + 1, packetsFor(total));
 }
 
 /** htb_charge_class for one class on the sending leaf's path: r5 lending level, r6 length, r12 BIAS, MB mbuffer. */

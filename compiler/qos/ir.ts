@@ -11,8 +11,22 @@ export type QdiscKind = "pfifo" | "bfifo" | "prio" | "tbf" | "htb" | "drr" | "sf
 export const QDISC_KINDS: readonly QdiscKind[] = ["pfifo", "bfifo", "prio", "tbf", "htb", "drr", "sfq", "fq_codel"];
 export const CLASSFUL: readonly QdiscKind[] = ["prio", "htb", "drr"];
 
-/** What a classful qdisc's class ends in: a FIFO (tc's default child qdisc is pfifo with the device's txqueuelen). */
-export type LeafQdisc = { kind: "pfifo"; limit: number; handle?: Handle; pos?: Pos } | { kind: "bfifo"; limit: number; handle?: Handle; pos?: Pos };
+/** A FIFO leaf: tc's default child qdisc of a class is pfifo with the device's txqueuelen. */
+export type FifoLeaf = { kind: "pfifo"; limit: number; handle?: Handle; pos?: Pos } | { kind: "bfifo"; limit: number; handle?: Handle; pos?: Pos };
+
+/**
+ * What a classful qdisc's class (an htb or drr class, a prio band) ends in: a FIFO, or a qdisc of its own —
+ * sfq, fq_codel or tbf — that decides which of its packets goes next and what it drops, while the class decides
+ * when the leaf may send (compiler/qos/leaf-qdisc.ts). `handle` and `pos` are set when the policy wrote it.
+ */
+export type LeafQdisc = FifoLeaf | ((SfqQdisc | FqCodelQdisc | TbfQdisc) & { handle?: Handle; pos?: Pos });
+
+/** The leaf kinds kopi runs under a class. */
+export const LEAF_KINDS: readonly QdiscKind[] = ["pfifo", "bfifo", "sfq", "fq_codel", "tbf"];
+
+export function isFifoLeaf(l: LeafQdisc): l is FifoLeaf {
+  return l.kind === "pfifo" || l.kind === "bfifo";
+}
 
 export interface PfifoQdisc {
   kind: "pfifo";

@@ -7,7 +7,7 @@
  */
 import { errorAt, lineAndColumn, type SourceError } from "../../overlay-isa/index.js";
 import type { Pos } from "../policy/ast.js";
-import { DEVICE, type DrrClass, type HtbClass, type LeafQdisc, type QdiscKind, type QdiscParams, type QosFilter, type QosPolicy, QDISC_KINDS, CLASSFUL } from "./ir.js";
+import { DEVICE, type DrrClass, type FqCodelQdisc, type HtbClass, isFifoLeaf, LEAF_KINDS, type LeafQdisc, type QdiscKind, type QdiscParams, type QosFilter, type QosPolicy, QDISC_KINDS, CLASSFUL, type SfqQdisc, type TbfQdisc } from "./ir.js";
 import type { ClassStatement, FilterStatement, QdiscStatement, QosSource, Word } from "./statements.js";
 import { formatHandle, formatRate, handle, majorOf, minorOf, parseCount, parseHandle, parseRate, parseSize, parseTime, ROOT_HANDLE, UnitError, type Handle } from "./units.js";
 
@@ -178,7 +178,10 @@ export class Lowerer {
     }
     if (!root) this.fail(this.src.statements[0]?.pos ?? 0, "no root qdisc: add one (such as 'qdisc htb handle 1: root default 10')");
     const kind = root.qdisc.text as QdiscKind;
-    for (const l of leaves) this.attachLeaf(l, kind, rootHandle, classes);
+    // leaf qdiscs' handles: a qdisc whose parent is a class of one of them would hang two levels down
+    const leafHandles = new Map<number, Word>();
+    for (const l of leaves) if (l.handle) leafHandles.set(majorOf(this.handleOf(l.handle, "qdisc handle")), l.handle);
+    for (const l of leaves) this.attachLeaf(l, kind, rootHandle, classes, leafHandles);
     const params = this.rootParams(root, kind, classes, rootHandle);
     const lowered = filters.map((f, i) => this.filter(f, i, kind, rootHandle, params, classes));
     return { file: this.src.file, source: this.src.source, format: this.src.format, dev: this.src.dev, root: { handle: rootHandle, params, pos: root.pos }, filters: lowered, sets: this.src.sets };
@@ -227,22 +230,53 @@ export class Lowerer {
     return ids.length ? `classes of ${formatHandle(rootHandle)}: ${ids.join(", ")}` : `qdisc ${formatHandle(rootHandle)} has no classes`;
   }
 
+  /** A class's qdisc: a FIFO, or sfq, fq_codel or tbf with their own parameters (leaves.ts runs them). */
   private leafParams(st: QdiscStatement): LeafQdisc {
-    const kind = st.qdisc.text;
-    if (kind !== "pfifo" && kind !== "bfifo") this.fail(st.qdisc.pos, `${kind} under a class is not supported by kopi: a class's qdisc is pfifo or bfifo (the class's own parameters shape and share)`);
-    const p = new Params(this, kind, st.params, ["limit"]);
-    if (kind === "pfifo") return { kind, limit: Math.max(1, p.count("limit", 0, 0xffffffff) ?? DEVICE.txqueuelen), pos: st.pos, ...(st.handle ? { handle: this.handleOf(st.handle, "qdisc handle") } : {}) };
-    return { kind, limit: Math.max(1, p.get("limit", parseSize) ?? DEVICE.txqueuelen * DEVICE.pschedMtu), pos: st.pos, ...(st.handle ? { handle: this.handleOf(st.handle, "qdisc handle") } : {}) };
+    const kind = st.qdisc.text as QdiscKind;
+    if (!LEAF_KINDS.includes(kind)) this.fail(st.qdisc.pos, `${kind} under a class is not supported by kopi: a class's qdisc is ${LEAF_KINDS.join(", ")} (a classful qdisc under a class would need classes and filters of its own, and kopi has them for the root qdisc only)`);
+    if (kind === "pfifo" || kind === "bfifo") {
+      const p = new Params(this, kind, st.params, ["limit"]);
+      const fifo = { pos: st.pos, ...(st.handle ? { handle: this.handleOf(st.handle, "qdisc handle") } : {}) };
+      if (kind === "pfifo") return { kind, limit: Math.max(1, p.count("limit", 0, 0xffffffff) ?? DEVICE.txqueuelen), ...fifo };
+      return { kind, limit: Math.max(1, p.get("limit", parseSize) ?? DEVICE.txqueuelen * DEVICE.pschedMtu), ...fifo };
+    }
+    const where = { pos: st.pos, ...(st.handle ? { handle: this.leafHandle(st.handle) } : {}) };
+    switch (kind) {
+      case "sfq":
+        return { ...(this.sfq(st) as SfqQdisc), ...where };
+      case "fq_codel":
+        return { ...(this.fqCodel(st) as FqCodelQdisc), ...where };
+      default:
+        return { ...(this.tbf(st) as TbfQdisc), ...where };
+    }
   }
 
-  private attachLeaf(st: QdiscStatement, kind: QdiscKind, rootHandle: Handle, classes: Map<Handle, PendingClass>): void {
+  private leafHandle(w: Word): Handle {
+    const h = this.handleOf(w, "qdisc handle");
+    if (minorOf(h) !== 0) this.fail(w.pos, `a qdisc handle has no minor number: write ${formatHandle(handle(majorOf(h), 0))}`);
+    return h;
+  }
+
+  private attachLeaf(st: QdiscStatement, kind: QdiscKind, rootHandle: Handle, classes: Map<Handle, PendingClass>, leafHandles: Map<number, Word>): void {
     const parent = this.handleOf(st.parent!);
+    const underLeaf = leafHandles.get(majorOf(parent));
+    if (underLeaf && majorOf(parent) !== majorOf(rootHandle)) this.fail(st.parent!.pos, `${st.parent!.text} is a class of the leaf qdisc ${underLeaf.text} (at ${this.where(underLeaf.pos)}): kopi runs a qdisc under a class of the root qdisc, not under a leaf qdisc's classes`);
+    const warned = this.warnings.length;
     const leaf = this.leafParams(st);
-    if (kind === "prio") return; // prio bands are checked with the prio parameters (rootParams)
+    if (kind === "prio") {
+      this.warnings.length = warned; // prio bands are read (and warned about) with the prio parameters (rootParams)
+      return;
+    }
     if (!CLASSFUL.includes(kind)) this.fail(st.parent!.pos, `the root qdisc ${kind} is classless: no qdisc can be attached below it`);
     const cls = classes.get(parent);
     if (!cls) this.fail(st.parent!.pos, `unknown class id ${st.parent!.text} (${this.known(classes, rootHandle)})`);
     if (cls.leaf && st.verb === "add") this.fail(st.pos, `class ${st.parent!.text} has a qdisc already (${this.where(cls.leaf.stmt.pos)}); use 'replace'`);
+    if (kind === "drr" && !isFifoLeaf(leaf)) {
+      // drr_dequeue peeks: the kernel takes the leaf's next packet out of it to compare its length with the deficit,
+      // and keeps it aside until it fits; the queue model holds packets only in queues, so a leaf whose choice
+      // changes its own state (sfq's and fq_codel's rounds, CoDel, tbf's tokens) cannot be peeked
+      this.fail(st.qdisc.pos, `${leaf.kind} under a drr class is not supported by kopi: drr peeks at its leaf's next packet, which Linux takes out of the leaf and keeps aside, and the NIC's queue model can only hold a packet in a queue; use pfifo or bfifo under drr, or ${leaf.kind} under htb or prio`);
+    }
     cls.leaf = { stmt: st, leaf };
   }
 

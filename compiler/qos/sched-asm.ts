@@ -32,6 +32,22 @@ export interface SchedLayout {
   counters: Record<string, number>;
 }
 
+/** A register to build a verdict in that is not the one holding its queue. */
+export function scratchFor(rq: Reg): Reg {
+  return rq.reg === r9.reg ? r8 : r9;
+}
+
+/** A compiled scheduler program and what the NIC lays out for it. */
+export interface Generated {
+  image: ProgramImage;
+  layout: SchedLayout;
+}
+
+/** Descriptors for a qdisc that may hold `n` packets (bounded so a huge limit does not ask for gigabytes). */
+export function packetsFor(n: number): number {
+  return Math.max(16, Math.min(n + 1, 1 << 20));
+}
+
 export class SchedAsm {
   readonly b = new ProgramBuilder("scheduler");
   private stateTop = 0;

@@ -32,6 +32,7 @@ import { loadQos, loadSimulation, qosFormat, runLoaded, type LoadOptions } from 
 import { classEntries, entriesJson, filterEntries, formatEntries, qdiscEntries, type StatsEntry, type StatsSource } from "../qos/tc-stats.js";
 import { channelOf } from "../apps/channel.js";
 import { nameId } from "../apps/names.js";
+import { cgroupId } from "../../compiler/policy/cgroup.js";
 import type { AppListing } from "../apps/service.js";
 import { qdiscImageOf, QdiscDriver, schedulerSnapshotOf, type QdiscNames } from "../driver/qdisc-driver.js";
 import type { QdiscState } from "../driver/transport.js";
@@ -300,7 +301,7 @@ export async function deleteQdisc(s: NicSession, want: DelWords = {}): Promise<s
 async function applicationNames(s: NicSession, strings: { cmd: readonly string[]; cgroup: readonly string[] }): Promise<QdiscNames[]> {
   if (strings.cmd.length === 0 && strings.cgroup.length === 0) return [];
   const listing = (await channelOf(s.transport).call("app.list")).header as unknown as AppListing;
-  return listing.apps.map((a) => ({ app: a.app, cmd: nameId(strings.cmd, a.cmd), cgroup: nameId(strings.cgroup, a.cgroup) }));
+  return listing.apps.map((a) => ({ app: a.app, cmd: nameId(strings.cmd, a.cmd), cgroup: cgroupId(strings.cgroup, a.cgroup) }));
 }
 
 function register(program: Command, what: What, about: string): Command {

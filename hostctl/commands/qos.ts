@@ -7,6 +7,8 @@ import type { Command } from "commander";
 import { disassemble, encodeImage } from "../../overlay-isa/index.js";
 import type { CompiledQos } from "../../compiler/qos/compile.js";
 import { formatHandle } from "../../compiler/qos/units.js";
+import { isFifoLeaf } from "../../compiler/qos/ir.js";
+import { hasQdiscLeaves, leafSlots } from "../../compiler/qos/leaves.js";
 import { writeBytes } from "../files.js";
 import { loadHost } from "./compile.js";
 import { plotSvg } from "../qos/plot.js";
@@ -30,9 +32,22 @@ export function qosSummary(c: CompiledQos): string {
   lines.push(`  classifier: ${c.policy.filters.length} filters → ${c.classifier.image.code.length} instructions, ${c.classifier.image.tables.length} tables, worst case ${c.classifierWorstCase} cycles per packet`);
   lines.push(`  qdisc program: ${s.image.code.length} instructions, worst case ${s.verify.worstCaseCycles} cycles per event`);
   lines.push(`  queue model: ${s.layout.queues} queues, ${s.layout.packets} packet descriptors, ${s.layout.stateWords} state words`);
-  const roles = c.queues.length <= 16 ? c.queues.map((q, i) => `q${i} ${q.name}`).join(", ") : `${c.queues.length} per-flow queues`;
+  const roles = c.queues.length <= 16 ? c.queues.map((q, i) => `q${i} ${q.name}`).join(", ") : hasQdiscLeaves(c.policy) ? queueRanges(c) : `${c.queues.length} per-flow queues`;
   lines.push(`  queues: ${roles}`);
   return lines.join("\n") + "\n";
+}
+
+/** Queues by class when classes end in qdiscs of their own: `q0–q1023 1:10 (fq_codel 10:), q1024 1:20, q1025 direct`. */
+function queueRanges(c: CompiledQos): string {
+  const slots = leafSlots(c.policy.root.params, c.policy.root.handle);
+  const parts = slots.map((s) => {
+    const at = s.queues === 1 ? `q${s.base}` : `q${s.base}–q${s.base + s.queues - 1}`;
+    const kind = isFifoLeaf(s.leaf) ? "" : ` (${s.leaf.kind}${s.leaf.handle !== undefined ? ` ${formatHandle(s.leaf.handle)}` : ""})`;
+    return `${at} ${formatHandle(s.parent)}${kind}`;
+  });
+  const end = slots.reduce((n, s) => n + s.queues, 0);
+  if (end < c.queues.length) parts.push(`q${end} ${c.queues[end]!.name}`);
+  return parts.join(", ");
 }
 
 export function runQosCompile(file: string, opts: QosCompileOptions): { stdout: string; stderr: string; compiled: CompiledQos } {

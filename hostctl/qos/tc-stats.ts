@@ -4,10 +4,11 @@
  * scheduler's state (the queue model's counters, the programs' counters and state words).
  */
 import type { CompiledQos } from "../../compiler/qos/compile.js";
-import type { HtbClass, LeafQdisc } from "../../compiler/qos/ir.js";
+import { isFifoLeaf, type HtbClass, type LeafQdisc, type QdiscParams } from "../../compiler/qos/ir.js";
+import { leafPrefix, leafSlots, type LeafSlot } from "../../compiler/qos/leaves.js";
 import { BIAS } from "../../compiler/qos/sched-asm.js";
 import { burstTimeNs } from "../../compiler/qos/lower.js";
-import { formatHandle, formatRate, formatSize, formatTime, handle, majorOf, type Handle } from "../../compiler/qos/units.js";
+import { formatHandle, formatRate, formatSize, formatTime, majorOf } from "../../compiler/qos/units.js";
 import type { SchedulerSnapshot } from "../../fpga-model/scheduler.js";
 import type { QueueCounters } from "../../runtime/sched/scheduler-vm.js";
 
@@ -71,13 +72,8 @@ function ticks(biased: bigint): number {
   return Number(t < -2147483648n ? -2147483648n : t > 2147483647n ? 2147483647n : t);
 }
 
-function leafQdiscText(l: LeafQdisc): string {
-  return l.kind === "pfifo" ? `limit ${l.limit}p` : `limit ${formatSize(l.limit)}`;
-}
-
-/** The qdisc's own option text, as tc prints it after `root refcnt 2 `. */
-function optionText(c: CompiledQos, s: StatsSource | undefined): { text: string; json: Json } {
-  const p = c.policy.root.params;
+/** A qdisc's own option text, as tc prints it after `root refcnt 2 ` or `parent 1:10 `. */
+function optionText(c: CompiledQos, s: StatsSource | undefined, p: QdiscParams = c.policy.root.params): { text: string; json: Json } {
   switch (p.kind) {
     case "pfifo":
       return { text: `limit ${p.limit}p`, json: { limit: p.limit } };
@@ -113,15 +109,36 @@ function optionText(c: CompiledQos, s: StatsSource | undefined): { text: string;
 }
 
 /** Length of a list kept in state memory as index + 1 links (fq_codel's new_flows, old_flows). */
-function listLength(c: CompiledQos, s: StatsSource, headName: string): number {
+function listLength(c: CompiledQos, s: StatsSource, headName: string, prefix = ""): number {
   let n = 0;
-  let at = word(c, s, headName);
+  let at = word(c, s, `${prefix}${headName}`);
   const limit = c.queues.length + 1;
   while (at !== 0n && n < limit) {
     n++;
-    at = word(c, s, "next", Number(at) - 1);
+    at = word(c, s, `${prefix}next`, Number(at) - 1);
   }
   return n;
+}
+
+/** fq_codel's xstats lines (print_fq_codel_xstats): its state words and counters are named with `prefix`. */
+function fqCodelStats(c: CompiledQos, s: StatsSource, prefix: string, backlogBytes: number): { lines: string[]; json: Json } {
+  const x = {
+    maxpacket: Number(word(c, s, `${prefix}maxpacket`)),
+    drop_overlimit: counter(c, s, `${prefix}drop_overlimit`),
+    new_flow_count: counter(c, s, `${prefix}new_flow_count`),
+    ecn_mark: counter(c, s, `${prefix}ecn_mark`),
+    new_flows_len: listLength(c, s, "new head", prefix),
+    old_flows_len: listLength(c, s, "old head", prefix),
+  };
+  return {
+    lines: [`  maxpacket ${x.maxpacket} drop_overlimit ${x.drop_overlimit} new_flow_count ${x.new_flow_count} ecn_mark ${x.ecn_mark}${backlogBytes ? ` memory_used ${backlogBytes}` : ""}`, `  new_flows_len ${x.new_flows_len} old_flows_len ${x.old_flows_len}`],
+    json: x,
+  };
+}
+
+/** The counters of a leaf's queues (its slot of the queue model). */
+function slotQueues(queues: QueueCounters[], slot: LeafSlot): QueueCounters {
+  return sumQueues(queues.slice(slot.base, slot.base + slot.queues).map((q) => q ?? ZERO));
 }
 
 /** `tc -s qdisc show dev DEV`: the root qdisc and the leaf qdiscs written in the policy. */
@@ -138,29 +155,34 @@ export function qdiscEntries(c: CompiledQos, s: StatsSource | undefined): StatsE
   const stats = basicLines(basic);
   const json: Json = { kind: p.kind, handle: formatHandle(root.handle), root: true, refcnt: 2, options: opts.json, ...basic };
   if (p.kind === "fq_codel" && s) {
-    const x = {
-      maxpacket: Number(word(c, s, "maxpacket")),
-      drop_overlimit: counter(c, s, "drop_overlimit"),
-      new_flow_count: counter(c, s, "new_flow_count"),
-      ecn_mark: counter(c, s, "ecn_mark"),
-      new_flows_len: listLength(c, s, "new head"),
-      old_flows_len: listLength(c, s, "old head"),
-    };
-    stats.push(`  maxpacket ${x.maxpacket} drop_overlimit ${x.drop_overlimit} new_flow_count ${x.new_flow_count} ecn_mark ${x.ecn_mark}${all.bytes ? ` memory_used ${all.bytes}` : ""}`);
-    stats.push(`  new_flows_len ${x.new_flows_len} old_flows_len ${x.old_flows_len}`);
-    Object.assign(json, x);
+    const x = fqCodelStats(c, s, "", all.bytes);
+    stats.push(...x.lines);
+    Object.assign(json, x.json);
   }
   const out: StatsEntry[] = [{ line, stats, json }];
   // leaf qdiscs the policy wrote (the default pfifo of a class is not listed, as tc lists none)
-  const leaf = (l: LeafQdisc | undefined, parent: Handle, q: number) => {
-    if (!l?.pos) return;
-    const h = l.handle ?? 0;
-    const b = basicOf(queues[q] ?? ZERO);
-    out.push({ line: `qdisc ${l.kind} ${formatHandle(h)} parent ${formatHandle(parent)} ${leafQdiscText(l)} `, stats: basicLines(b), json: { kind: l.kind, handle: formatHandle(h), parent: formatHandle(parent), options: { limit: l.limit }, ...b } });
-  };
-  if (p.kind === "htb") p.classes.filter((x) => x.leaf).forEach((x, i) => leaf(x.leaf, x.id, i));
-  if (p.kind === "drr") p.classes.forEach((x, i) => leaf(x.leaf, x.id, i));
-  if (p.kind === "prio") p.leaves.forEach((l, i) => leaf(l, handle(majorOf(root.handle), i + 1), i));
+  for (const slot of leafSlots(p, root.handle)) {
+    const l = slot.leaf;
+    if (!l.pos) continue;
+    const h = formatHandle(l.handle ?? 0);
+    const parent = formatHandle(slot.parent);
+    const agg = slotQueues(queues, slot);
+    if (isFifoLeaf(l)) {
+      const b = basicOf(agg);
+      out.push({ line: `qdisc ${l.kind} ${h} parent ${parent} ${optionText(c, s, l).text} `, stats: basicLines(b), json: { kind: l.kind, handle: h, parent, options: { limit: l.limit }, ...b } });
+      continue;
+    }
+    const prefix = leafPrefix(slot.parent);
+    const b = basicOf(agg, s ? counter(c, s, `${prefix}overlimits`) : 0);
+    const opts = optionText(c, s, l);
+    const entry: StatsEntry = { line: `qdisc ${l.kind} ${h} parent ${parent} ${opts.text} `, stats: basicLines(b), json: { kind: l.kind, handle: h, parent, options: opts.json, ...b } };
+    if (l.kind === "fq_codel" && s) {
+      const x = fqCodelStats(c, s, prefix, agg.bytes);
+      entry.stats.push(...x.lines);
+      Object.assign(entry.json, x.json);
+    }
+    out.push(entry);
+  }
   return out;
 }
 
@@ -173,13 +195,14 @@ export function classEntries(c: CompiledQos, s: StatsSource | undefined): StatsE
   const leafInfo = (l: LeafQdisc | undefined) => (l?.pos && l.handle !== undefined ? `leaf ${majorOf(l.handle).toString(16)}: ` : "");
   switch (p.kind) {
     case "htb": {
-      const leaves = p.classes.filter((x) => x.leaf);
-      const under = (cls: HtbClass): number[] => leaves.flatMap((l, i) => (isUnder(p.classes, l, cls) ? [i] : []));
+      const slots = leafSlots(p, root.handle);
+      const under = (cls: HtbClass): LeafSlot[] => slots.filter((sl) => isUnder(p.classes, p.classes.find((x) => x.id === sl.parent)!, cls));
       for (const cls of p.classes) {
         const id = formatHandle(cls.id);
-        const qs = under(cls).map((i) => queues[i] ?? ZERO);
-        const agg = sumQueues(qs);
+        const agg = sumQueues(under(cls).map((sl) => slotQueues(queues, sl)));
         const b: Basic = cls.leaf ? basicOf(agg) : { ...basicOf(agg), drops: 0, backlog: 0, qlen: 0 };
+        // a class over a qdisc leaf counts the drops its leaf returned at enqueue (htb_enqueue: cl->drops)
+        if (cls.leaf && !isFifoLeaf(cls.leaf)) b.drops = s ? counter(c, s, `class ${id} drops`) : 0;
         b.overlimits = s ? counter(c, s, `class ${id} overlimits`) : 0;
         const where = cls.parent === undefined ? "root " : `parent ${formatHandle(cls.parent)} `;
         const prio = cls.leaf ? `prio ${cls.prio} ` : "";
@@ -212,9 +235,9 @@ export function classEntries(c: CompiledQos, s: StatsSource | undefined): StatsE
       });
       break;
     case "prio":
-      for (let i = 0; i < p.bands; i++) {
-        const id = formatHandle(handle(majorOf(root.handle), i + 1));
-        const b = basicOf(queues[i] ?? ZERO);
+      for (const [i, slot] of leafSlots(p, root.handle).entries()) {
+        const id = formatHandle(slot.parent);
+        const b = basicOf(slotQueues(queues, slot));
         out.push({ line: `class prio ${id} parent ${formatHandle(root.handle)} ${leafInfo(p.leaves[i])}`, stats: basicLines(b), json: { class: "prio", handle: id, parent: formatHandle(root.handle), ...b } });
       }
       break;

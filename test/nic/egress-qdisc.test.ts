@@ -179,6 +179,64 @@ describe("egress scheduler on the NIC", () => {
     }
   });
 
+  it("a qdisc with fq_codel under an htb class loads through MMIO and shows its leaf's live counters", async () => {
+    const d = await daemon();
+    const dir = mkdtempSync(join(tmpdir(), "kopi-qdisc-"));
+    try {
+      const policy = join(dir, "leaves.tc");
+      writeFileSync(
+        policy,
+        [
+          "tc qdisc add dev nic0 root handle 1: htb default 20",
+          "tc class add dev nic0 parent 1: classid 1:1 htb rate 10mbit",
+          "tc class add dev nic0 parent 1:1 classid 1:10 htb rate 4mbit ceil 4mbit",
+          "tc class add dev nic0 parent 1:1 classid 1:20 htb rate 6mbit ceil 10mbit",
+          "tc qdisc add dev nic0 parent 1:10 handle 10: fq_codel limit 200 flows 64",
+          "tc filter add dev nic0 parent 1: protocol ip prio 1 u32 match ip protocol 17 0xff match ip dport 5432 0xffff flowid 1:10",
+          "",
+        ].join("\n"),
+      );
+      const nic = d.socketPath;
+      expect((await runQdiscAdd("add", ["dev", "nic0"], { policy, nic, link: "20mbit" })).stdout).toMatch(/^added the egress qdisc: htb 1: root \(66 queues\) as qdisc generation 1/);
+      const { driver } = await d.connect();
+      // two flows into 1:10 at 8 Mbit/s each (1250 bytes every 1.25 ms), interleaved, for 400 ms
+      await driver.inject({
+        frames: Array.from({ length: 640 }, (_, i) => frame({ proto: "udp", sport: i % 2 ? 2000 : 1000, dport: 5432, size: 1250 })),
+        timesUs: Array.from({ length: 640 }, (_, i) => 1_000_000 + Math.floor(i / 2) * 1250),
+        dir: 1,
+      });
+      const qd = new QdiscDriver(driver);
+      await qd.advance(100_000);
+      const snap = await qd.snapshot();
+      conserved(snap);
+      const q = JSON.parse((await runShow("qdisc", ["dev", "nic0"], { nic, json: true })).stdout) as { kind: string; handle: string; parent?: string; packets: number; drops: number; qlen: number; new_flow_count?: number }[];
+      const leaf = q.find((e) => e.kind === "fq_codel")!;
+      expect(leaf).toMatchObject({ handle: "10:", parent: "1:10" });
+      const leafQueues = snap.queues.slice(0, 64);
+      expect(leaf.packets).toBe(leafQueues.reduce((n, x) => n + x.sentPackets, 0));
+      expect(leaf.drops).toBe(leafQueues.reduce((n, x) => n + x.droppedPackets, 0));
+      expect(leaf.packets + leaf.drops + leaf.qlen).toBe(640); // all 640 went into 1:10
+      expect(leaf.drops).toBeGreaterThan(0); // 16 Mbit/s offered to a 4 Mbit/s class: CoDel, then the limit
+      // still backlogged, so the class sent at its 4 Mbit/s from the first arrival (the link clock's 0) on: 400
+      // packets of 1250 bytes a second
+      expect(leaf.qlen).toBeGreaterThan(0);
+      const shaped = (snap.head.now_ns / 1e9) * 400;
+      expect(leaf.packets).toBeGreaterThan(shaped * 0.97);
+      expect(leaf.packets).toBeLessThanOrEqual(shaped + 2);
+      const used = leafQueues.map((x) => x.sentPackets).filter((n) => n > 0);
+      expect(used).toHaveLength(2);
+      expect(Math.abs(used[0]! - used[1]!)).toBeLessThanOrEqual(2);
+      const text = (await runShow("qdisc", [], { nic, stats: true })).stdout;
+      expect(text).toContain("qdisc fq_codel 10: parent 1:10 limit 200p flows 64 quantum 1514 target 5ms interval 100ms memory_limit 32Mb ecn drop_batch 64 \n");
+      expect(text).toMatch(/\n  maxpacket 1250 drop_overlimit \d+ new_flow_count \d+ ecn_mark 0/);
+      const classes = JSON.parse((await runShow("class", [], { nic, json: true })).stdout) as { handle: string; packets: number }[];
+      expect(classes.find((c) => c.handle === "1:10")!.packets).toBe(leaf.packets);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await d.stopAll();
+    }
+  });
+
   it("protocol 2 carries the qdisc record; a version-1 frame is served as before, without it", async () => {
     const d = await daemon();
     try {

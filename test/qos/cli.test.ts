@@ -89,6 +89,41 @@ describe("a qdisc change in the traffic spec", () => {
   });
 });
 
+describe("qdiscs under classes (examples/qos/htb-fq-codel.*)", () => {
+  it("simulate: each class's fq_codel shares the class flow by flow; tc's lines for every leaf; the tc script runs the same", async () => {
+    const args = { traffic: "examples/qos/htb-fq-codel.json", link: "20mbit", duration: "4s", json: true };
+    const j = JSON.parse((await runQosSimulate({ policy: "examples/qos/htb-fq-codel.qos", ...args })).stdout);
+    expect(j.classes.map((c: { name: string }) => c.name)).toEqual(["1:10", "1:20", "direct"]);
+    for (const c of j.classes) expect(c.offeredPackets).toBe(c.sentPackets + c.droppedPackets + c.queuedPackets);
+    const src = (name: string) => j.sources.find((x: { name: string }) => x.name === name) as { throughput: number; delay: { p99: number } };
+    // 1:20's fq_codel gives its one upload flow about what each of the backup's four flows gets
+    const perBackupFlow = src("backup").throughput / 4;
+    expect(Math.abs(src("upload").throughput - perBackupFlow) / perBackupFlow).toBeLessThan(0.15);
+    expect(src("voip").delay.p99).toBeLessThan(1e6); // 1:10 is not behind the bulk queue
+    expect(j.tc.qdiscs.map((q: { kind: string; handle: string; parent?: string }) => [q.kind, q.handle, q.parent ?? "root"])).toEqual([
+      ["htb", "1:", "root"],
+      ["fq_codel", "10:", "1:10"],
+      ["fq_codel", "20:", "1:20"],
+    ]);
+    const t = JSON.parse((await runQosSimulate({ policy: "examples/qos/htb-fq-codel.tc", format: "tc", ...args })).stdout);
+    expect(t.totals).toEqual(j.totals);
+    expect(t.tc).toEqual(j.tc);
+  });
+
+  it("qdisc show -s prints the leaves after the root, class show -s names each class's leaf", async () => {
+    const q = await runShow("qdisc", [], { policy: "examples/qos/htb-fq-codel.qos", stats: true, traffic: "examples/qos/htb-fq-codel.json", link: "20mbit", duration: "1s" });
+    const heads = q.stdout.split("\n").filter((l) => l.startsWith("qdisc "));
+    expect(heads).toEqual([
+      "qdisc htb 1: root refcnt 2 r2q 100 default 0x20 direct_packets_stat 0 direct_qlen 1000 ",
+      "qdisc fq_codel 10: parent 1:10 limit 10240p flows 1024 quantum 1514 target 5ms interval 100ms memory_limit 32Mb ecn drop_batch 64 ",
+      "qdisc fq_codel 20: parent 1:20 limit 10240p flows 1024 quantum 1514 target 5ms interval 100ms memory_limit 32Mb ecn drop_batch 64 ",
+    ]);
+    expect(q.stdout).toMatch(/\n  maxpacket 1500 drop_overlimit 0 new_flow_count \d+ ecn_mark \d+/);
+    const c = await runShow("class", [], { policy: "examples/qos/htb-fq-codel.qos" });
+    expect(c.stdout).toContain("class htb 1:20 parent 1:1 leaf 20: prio 1 rate 16Mbit ceil 20Mbit burst 1600b cburst 1600b \n");
+  });
+});
+
 describe("hostctl qdisc|class|filter show", () => {
   it("prints tc's lines and, with -s, its statistics", async () => {
     const q = await runShow("qdisc", ["dev", "nic0"], { policy: POLICY, stats: true, traffic: TRAFFIC, link: "100mbit", duration: "1s" });

@@ -114,9 +114,22 @@ describe("tc scripts and .qos policies", () => {
     expect(c.policy.filters.map((f) => f.matches.length)).toEqual([1, 3, 0]); // mark; l4proto, port range, prefix; nothing
   });
 
-  it("refuses a sfq under an htb class with a clear reason", () => {
-    const e = errorOf(qos);
-    expect(e.message).toMatch(/t\.qos:6:11: sfq under a class is not supported by kopi/);
+  it("put an sfq under an htb class, from either front end, with tc's parameters", () => {
+    const fromQos = compileQos(qos, "x.qos");
+    const tc = [
+      "tc qdisc add dev eth0 root handle 1: htb default 30 r2q 20",
+      "tc class add dev eth0 parent 1: classid 1:1 htb rate 100mbit",
+      "tc class add dev eth0 parent 1:1 classid 1:10 htb rate 60mbit ceil 100mbit prio 0 burst 15k",
+      "tc class add dev eth0 parent 1:1 classid 1:30 htb rate 40kbps ceil 100mbit prio 1",
+      "tc qdisc add dev eth0 parent 1:30 sfq perturb 10",
+    ].join("\n");
+    const fromTc = compileQos(tc, "x.tc", { format: "tc" });
+    expect(fromTc.scheduler.image).toEqual(fromQos.scheduler.image);
+    const p = fromQos.policy.root.params;
+    if (p.kind !== "htb") throw new Error("htb expected");
+    expect(p.classes.find((c) => c.id === 0x10030)!.leaf).toMatchObject({ kind: "sfq", perturbSec: 10, divisor: 1024, limit: 127 });
+    // 1:10's pfifo, then 1:30's 1024 buckets, then the direct queue
+    expect(fromQos.queues.length).toBe(1 + 1024 + 1);
   });
 });
 

@@ -34,6 +34,25 @@ describe("swapping the qdisc while packets are queued", () => {
     expect(s.backlog).toBe(0);
   });
 
+  it("carries queued packets into a class's own qdisc: each class's flows take turns in its fq_codel", () => {
+    const leaves = compile("qos { qdisc htb handle 1: root default 10\n class 1:10 htb rate 10mbit\n qdisc fq_codel parent 1:10 handle 10: flows 16 }");
+    const s = EgressScheduler.createSync<string>();
+    s.load(bundleOf(fifo));
+    s.commit(0);
+    // a burst of flow 1, then one packet of flow 2: the FIFO would send flow 2's packet last
+    for (let i = 0; i < 6; i++) s.enqueue({ frame: frame({ sport: 1 }), wireLength: 500, tag: `a${i}` }, i);
+    s.enqueue({ frame: frame({ sport: 2 }), wireLength: 500, tag: "b0" }, 6);
+    s.load(bundleOf(leaves));
+    s.commit(10, 1);
+    expect(s.migrated).toBe(7);
+    expect(s.takeCarried().every((c) => c.after.queue >= 0 && c.after.queue < 16)).toBe(true); // the leaf's queues
+    const out: string[] = [];
+    // 1 ms apart: 500 bytes take 0.4 ms at the class's 10 Mbit/s, so the class may always send
+    for (let t = 20e6, d = s.dequeue(t); d; t += 1e6, d = s.dequeue(t)) out.push(d.packet.tag!);
+    // fq_codel's round: flow 1 spends its quantum (1514 bytes: three 500-byte packets), then flow 2's turn
+    expect(out).toEqual(["a0", "a1", "a2", "a3", "b0", "a4", "a5"]);
+  });
+
   it("refuses a stale commit and a commit with nothing loaded; rolls back to the kept qdisc", () => {
     const s = EgressScheduler.createSync<string>();
     expect(() => s.commit(0)).toThrow(SchedulerError);
