@@ -8,7 +8,9 @@
 //  - An ICMP error (destination unreachable, source quench, redirect, time exceeded, parameter problem; their
 //    ICMPv6 kin) whose quoted packet belongs to a known flow is RELATED, else INVALID.
 //  - The entry a NEW packet creates is confirmed only when the program's verdict lets the packet through
-//    (accept or queue): a dropped or rejected first packet leaves no flow behind, as in Linux.
+//    (accept or queue): a dropped or rejected first packet leaves no flow behind, as in Linux. As in Linux the
+//    entry is written only then (the tuple waits in this module's state while the program runs), so dropped
+//    first packets cost no write; the capacity is checked before the program, so the state it sees holds.
 //  - Capacity: the table holds `capacity` flows (setFlowCapacity, default 65,536). When it is full and no entry
 //    has timed out, a packet that would open a flow is not tracked: its state is INVALID and the overflow counter
 //    (flowOverflows) counts it — Linux drops such packets ("nf_conntrack: table full, dropping packet"); here the
@@ -16,8 +18,18 @@
 //  - Timeouts follow the packets' timestamps (side input): TCP 120 s until the reply, 5 days after, 10 s after
 //    an RST; UDP 30 s / 180 s; ICMP 30 s; others 600 s. A program load empties the table.
 //
+// Layout: the entries are packed at the start of a pool of `capacity` entries (a deletion moves the last entry
+// into the gap), and found through a hash index: open addressing with linear probing in `slots` ≥ 2 × capacity
+// slots, two parallel arrays — `prints`, a fingerprint byte per slot (0 empty, else 0x80 | seven bits of the
+// flow's hash), and `refs`, the u32 pool index of the slot's entry. The hash is the same for both directions of
+// a flow, so one probe run answers "this tuple or its reply"; a miss reads only fingerprints (a byte a slot),
+// and the live entries sit together in as many cache lines as there are flows, wherever their slots are.
+// Deletion shifts the rest of a probe run back (no tombstones), so a miss stops at the first empty slot however
+// many flows have come and gone.
+//
 // Entry (64 bytes): u64 src hi, src lo, dst hi, dst lo (IPv4 in the low word), u16 sport, u16 dport, u8 proto,
-// u8 family (0 empty, 4, 6, 0xff deleted), u8 flags (1 seen reply), u8 pad, u64 last seen (µs), u64 timeout (µs).
+// u8 family (4, 6), u8 flags (1 seen reply), u8 pad, u64 last seen (µs), u64 timeout (µs), u32 slot (whose ref
+// names this entry), u32 hash (low half: the home slot).
 import {
   F_PKT_HDRS, F_L4_PROTO, F_L4_OFF, F_L4_SPORT, F_L4_DPORT, F_IP_SRC, F_IP_DST, F_IP6_SRC, F_IP6_DST, F_ICMP_TYPE,
   F_TCP_FLAGS, F_CT_STATE, HDR_IPV4, HDR_IPV6, HDR_TCP, HDR_ICMP, HDR_ICMP6, HDR_L4, VERDICT_DROP, VERDICT_REJECT,
@@ -29,18 +41,21 @@ import { nowUs } from "./ratelimit";
 
 const ENTRY: usize = 64;
 const SEC: u64 = 1_000_000;
-const EMPTY: u8 = 0;
-const DELETED: u8 = 0xff;
+const E_SLOT = 56;
+const E_HASH = 60;
 
 /** Whether the loaded program reads ct.state (set by the loader). */
 export let tracking = false;
 let wanted: u32 = 65536;
 let capacity: u32 = 0;
 let slots: u32 = 0; // power of two ≥ 2 × capacity
-let table: usize = 0;
+let prints: usize = 0; // u8 per slot
+let refs: usize = 0; // u32 per slot
+let pool: usize = 0; // capacity entries; [0, live) in use
 let live: u32 = 0;
 let overflows: u64 = 0;
-let pending: usize = 0; // entry created by the current packet, not yet confirmed
+let pending = false; // the current packet is NEW and opens a flow if the verdict lets it through
+let pendingTimeout: u64 = 0;
 let lastReclaim: u64 = <u64>-1;
 
 // the packet's tuple, as read by conntrackBefore
@@ -52,6 +67,7 @@ let kDstHi: u64 = 0;
 let kDstLo: u64 = 0;
 let kSport: u16 = 0;
 let kDport: u16 = 0;
+let kHash: u64 = 0; // its hash (lookupBoth computes it, insert reuses it)
 
 // @ts-ignore: decorator
 @inline function slot(f: i32): u64 {
@@ -66,11 +82,13 @@ export function setTracking(on: bool): void {
 /** A new program is loading: its memory replaces the table. */
 export function beginLoad(): void {
   tracking = false;
-  table = 0;
+  pool = 0;
+  prints = 0;
+  refs = 0;
   capacity = 0;
   slots = 0;
   live = 0;
-  pending = 0;
+  pending = false;
   lastReclaim = <u64>-1;
 }
 
@@ -78,20 +96,23 @@ export function beginLoad(): void {
 export function allocateTable(): bool {
   let s: u32 = 16;
   while (s < wanted * 2 && s < 0x40000000) s <<= 1;
-  const t = allocate(<usize>s * ENTRY);
+  const bytes = <u64>wanted * ENTRY + <u64>s * 5;
+  const t = bytes < 0xffff0000 ? allocate(<usize>bytes) : 0;
   if (t == 0) return false;
-  table = t;
+  pool = t;
+  refs = t + <usize>wanted * ENTRY;
+  prints = refs + (<usize>s << 2);
   slots = s;
   capacity = wanted;
   live = 0;
-  pending = 0;
+  pending = false;
   return true;
 }
 
 /** Set the table's capacity in flows; an existing table is emptied and laid out anew. False on no memory. */
 export function setFlowCapacity(n: u32): bool {
   wanted = n < 1 ? 1 : n;
-  return table == 0 ? true : allocateTable();
+  return pool == 0 ? true : allocateTable();
 }
 
 export function flowCapacity(): u32 {
@@ -107,34 +128,89 @@ export function resetFlowStats(): void {
   overflows = 0;
 }
 
-function hash(fam: u8, proto: u8, sHi: u64, sLo: u64, dHi: u64, dLo: u64, sp: u16, dp: u16): u32 {
-  let h: u64 = (<u64>fam << 56) ^ (<u64>proto << 48) ^ (<u64>sp << 16) ^ <u64>dp;
-  h ^= sHi * 0x9e3779b97f4a7c15;
-  h ^= (sLo + 0x632be59bd9b4e019) * 0xbf58476d1ce4e5b9;
-  h ^= (dHi + 0x85ebca6b) * 0x94d049bb133111eb;
-  h ^= (dLo + 0xc2b2ae35) * 0xff51afd7ed558ccd;
-  h ^= h >> 31;
-  h *= 0xd6e8feb86659fd93;
-  h ^= h >> 32;
-  return <u32>h;
+// ---- the table (see "Layout" above) ------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function endpointHash(hi: u64, lo: u64, port: u16): u64 {
+  const x = ((lo ^ (<u64>port << 48)) * 0x9e3779b97f4a7c15) ^ (hi * 0xc2b2ae3d27d4eb4f);
+  return x ^ (x >> 29);
 }
 
-/** Find the live entry of a tuple; 0 when absent. Timed-out entries are deleted on the way. */
-function find(fam: u8, proto: u8, sHi: u64, sLo: u64, dHi: u64, dLo: u64, sp: u16, dp: u16): usize {
+/** The hash of a tuple, symmetric in (source, sport) and (destination, dport): low bits the home slot, top bits
+ *  the fingerprint. */
+function flowHash(fam: u8, proto: u8, sHi: u64, sLo: u64, dHi: u64, dLo: u64, sp: u16, dp: u16): u64 {
+  let h = endpointHash(sHi, sLo, sp) + endpointHash(dHi, dLo, dp);
+  h ^= ((<u64>fam << 8) | <u64>proto) * 0xff51afd7ed558ccd;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53;
+  h ^= h >> 33;
+  return h;
+}
+
+// @ts-ignore: decorator
+@inline function fingerprint(h: u64): u8 {
+  return <u8>(h >> 57) | 0x80;
+}
+
+// @ts-ignore: decorator
+@inline function printAt(i: u32): u8 {
+  return load<u8>(prints + <usize>i);
+}
+
+// @ts-ignore: decorator
+@inline function refAt(i: u32): u32 {
+  return load<u32>(refs + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline function entry(k: u32): usize {
+  return pool + <usize>k * ENTRY;
+}
+
+// @ts-ignore: decorator
+@inline function matches(e: usize, sHi: u64, sLo: u64, dHi: u64, dLo: u64, sp: u16, dp: u16): bool {
+  return load<u16>(e, 32) == sp && load<u16>(e, 34) == dp &&
+    load<u64>(e, 8) == sLo && load<u64>(e, 24) == dLo && load<u64>(e) == sHi && load<u64>(e, 16) == dHi;
+}
+
+// @ts-ignore: decorator
+@inline function expired(e: usize): bool {
+  return nowUs > load<u64>(e, 40) + load<u64>(e, 48);
+}
+
+/**
+ * The live entry of the current tuple in either direction (`reply` says which); 0 when absent. A timed-out
+ * entry is deleted on the way. A flow has one entry (a packet inserts only after both directions missed), so
+ * the first entry matching either way is the only one.
+ */
+let reply = false;
+function lookupBoth(): usize {
+  reply = false;
+  const h = flowHash(kFam, kProto, kSrcHi, kSrcLo, kDstHi, kDstLo, kSport, kDport);
+  kHash = h;
+  const f = fingerprint(h);
   const mask = slots - 1;
-  let i = hash(fam, proto, sHi, sLo, dHi, dLo, sp, dp) & mask;
+  let i = <u32>h & mask;
   for (let n: u32 = 0; n < slots; n++) {
-    const e = table + <usize>i * ENTRY;
-    const f = load<u8>(e, 37);
-    if (f == EMPTY) return 0;
-    if (f == fam && load<u8>(e, 36) == proto && load<u16>(e, 32) == sp && load<u16>(e, 34) == dp &&
-        load<u64>(e) == sHi && load<u64>(e, 8) == sLo && load<u64>(e, 16) == dHi && load<u64>(e, 24) == dLo) {
-      if (nowUs > load<u64>(e, 40) + load<u64>(e, 48)) {
-        store<u8>(e, DELETED, 37);
-        live--;
-        return 0;
+    const p = printAt(i);
+    if (p == 0) return 0;
+    if (p == f) {
+      const e = entry(refAt(i));
+      if (load<u8>(e, 37) == kFam && load<u8>(e, 36) == kProto) {
+        let hit = matches(e, kSrcHi, kSrcLo, kDstHi, kDstLo, kSport, kDport);
+        if (!hit && matches(e, kDstHi, kDstLo, kSrcHi, kSrcLo, kDport, kSport)) {
+          hit = true;
+          reply = true;
+        }
+        if (hit) {
+          if (expired(e)) {
+            removeAt(i);
+            reply = false;
+            return 0;
+          }
+          return e;
+        }
       }
-      return e;
     }
     i = (i + 1) & mask;
   }
@@ -145,53 +221,68 @@ function find(fam: u8, proto: u8, sHi: u64, sLo: u64, dHi: u64, dLo: u64, sp: u1
 function reclaim(): void {
   if (lastReclaim != <u64>-1 && nowUs < lastReclaim + SEC) return;
   lastReclaim = nowUs;
-  for (let i: u32 = 0; i < slots; i++) {
-    const e = table + <usize>i * ENTRY;
-    const f = load<u8>(e, 37);
-    if (f != EMPTY && f != DELETED && nowUs > load<u64>(e, 40) + load<u64>(e, 48)) {
-      store<u8>(e, DELETED, 37);
-      live--;
-    }
+  let k: u32 = 0;
+  while (k < live) {
+    const e = entry(k);
+    // removeAt moves the last entry into k: look at k again
+    if (expired(e)) removeAt(load<u32>(e, E_SLOT));
+    else k++;
   }
 }
 
-function insert(timeout: u64): usize {
-  if (live >= capacity) reclaim();
-  if (live >= capacity) return 0;
+/** Delete the entry of slot `i`: backward-shift the rest of its probe run, then fill its pool gap. */
+function removeAt(i: u32): void {
   const mask = slots - 1;
-  let i = hash(kFam, kProto, kSrcHi, kSrcLo, kDstHi, kDstLo, kSport, kDport) & mask;
-  // live < capacity ≤ slots / 2, so a free slot is always found
-  for (let n: u32 = 0; n < slots; n++) {
-    const e = table + <usize>i * ENTRY;
-    const f = load<u8>(e, 37);
-    if (f == EMPTY || f == DELETED) {
-      store<u64>(e, kSrcHi);
-      store<u64>(e, kSrcLo, 8);
-      store<u64>(e, kDstHi, 16);
-      store<u64>(e, kDstLo, 24);
-      store<u16>(e, kSport, 32);
-      store<u16>(e, kDport, 34);
-      store<u8>(e, kProto, 36);
-      store<u8>(e, kFam, 37);
-      store<u8>(e, 0, 38);
-      store<u64>(e, nowUs, 40);
-      store<u64>(e, timeout, 48);
-      live++;
-      return e;
+  const k = refAt(i);
+  let hole = i;
+  let j = i;
+  for (;;) {
+    j = (j + 1) & mask;
+    const p = printAt(j);
+    if (p == 0) break;
+    const r = refAt(j);
+    const home = load<u32>(entry(r), E_HASH) & mask;
+    // the entry at j may move back to the hole unless its home lies cyclically in (hole, j]
+    const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+    if (!stays) {
+      store<u8>(prints + <usize>hole, p);
+      store<u32>(refs + (<usize>hole << 2), r);
+      store<u32>(entry(r), hole, E_SLOT);
+      hole = j;
     }
-    i = (i + 1) & mask;
   }
-  return 0;
+  store<u8>(prints + <usize>hole, 0);
+  live--;
+  if (k != live) {
+    // the last entry takes the gap; its slot follows it
+    memory.copy(entry(k), entry(live), ENTRY);
+    store<u32>(refs + (<usize>load<u32>(entry(k), E_SLOT) << 2), k);
+  }
 }
 
-/** The entry of the current tuple in either direction; `reply` says which. */
-let reply = false;
-function lookupBoth(): usize {
-  reply = false;
-  const e = find(kFam, kProto, kSrcHi, kSrcLo, kDstHi, kDstLo, kSport, kDport);
-  if (e != 0) return e;
-  reply = true;
-  return find(kFam, kProto, kDstHi, kDstLo, kSrcHi, kSrcLo, kDport, kSport);
+/** Insert the current tuple (lookupBoth missed it; the caller made sure live < capacity). */
+function insert(timeout: u64): void {
+  const mask = slots - 1;
+  let i = <u32>kHash & mask;
+  // live < capacity ≤ slots / 2, so a free slot is always found
+  while (printAt(i) != 0) i = (i + 1) & mask;
+  const e = entry(live);
+  store<u8>(prints + <usize>i, fingerprint(kHash));
+  store<u32>(refs + (<usize>i << 2), live);
+  store<u64>(e, kSrcHi);
+  store<u64>(e, kSrcLo, 8);
+  store<u64>(e, kDstHi, 16);
+  store<u64>(e, kDstLo, 24);
+  store<u16>(e, kSport, 32);
+  store<u16>(e, kDport, 34);
+  store<u8>(e, kProto, 36);
+  store<u8>(e, kFam, 37);
+  store<u8>(e, 0, 38);
+  store<u64>(e, nowUs, 40);
+  store<u64>(e, timeout, 48);
+  store<u32>(e, i, E_SLOT);
+  store<u32>(e, <u32>kHash, E_HASH);
+  live++;
 }
 
 function isIcmpError(v6: bool, type: u32): bool {
@@ -252,7 +343,7 @@ function timeoutFor(proto: u8, replied: bool): u64 {
 }
 
 function decide(frame: usize, cap: u32): u64 {
-  pending = 0;
+  pending = false;
   const hdrs = <u32>slot(F_PKT_HDRS);
   const v6 = (hdrs & HDR_IPV6) != 0;
   if ((hdrs & (HDR_IPV4 | HDR_IPV6)) == 0) return 0;
@@ -306,18 +397,19 @@ function decide(frame: usize, cap: u32): u64 {
     return (load<u8>(e, 38) & 1) != 0 ? CT_ESTABLISHED : CT_NEW;
   }
   if (!mayOpen) return CT_INVALID;
-  const created = insert(timeoutFor(kProto, false));
-  if (created == 0) {
+  if (live >= capacity) reclaim();
+  if (live >= capacity) {
     overflows++;
     return CT_INVALID;
   }
-  pending = created;
+  pending = true;
+  pendingTimeout = timeoutFor(kProto, false);
   return CT_NEW;
 }
 
 /** Track the parsed packet and write its ct.state. */
 export function conntrackBefore(frame: usize, cap: u32): void {
-  if (table == 0) {
+  if (pool == 0) {
     // no memory for the table at load time: nothing can be tracked
     overflows++;
     store<u64>(slotAddr(F_CT_STATE), CT_INVALID);
@@ -326,13 +418,10 @@ export function conntrackBefore(frame: usize, cap: u32): void {
   store<u64>(slotAddr(F_CT_STATE), decide(frame, cap));
 }
 
-/** After the program: a flow opened by a packet the program dropped or rejected is forgotten. */
+/** After the program: the flow a NEW packet opens is confirmed unless the program dropped or rejected it. */
 export function conntrackAfter(verdict: u32): void {
-  if (pending == 0) return;
+  if (!pending) return;
+  pending = false;
   const kind = verdict & 0xff;
-  if (kind == VERDICT_DROP || kind == VERDICT_REJECT) {
-    store<u8>(pending, DELETED, 37);
-    live--;
-  }
-  pending = 0;
+  if (kind != VERDICT_DROP && kind != VERDICT_REJECT) insert(pendingTimeout);
 }
