@@ -87,6 +87,8 @@ export interface VMExports {
   clearTable(table: number): number;
   tableSize(table: number): number;
   lookup(table: number): bigint;
+  /** address of the loaded program's table descriptors (the JIT's inline lookups read them) */
+  tableDescriptors(): number;
   vectorPointer(): number;
   vectorSlots(): number;
   basesPointer(): number;

@@ -225,6 +225,11 @@ export function lookup(table: u32): u64 {
   return td == 0 ? 0xffff_ffff_ffff_ffff : tableLookup(td);
 }
 
+/** Where the loaded program's table descriptors start (TD_BYTES each): the JIT's inline lookups read them. */
+export function tableDescriptors(): usize {
+  return loader.tableDescs;
+}
+
 // ---- fixed addresses (runtime/LAYOUT.md) -------------------------------------------------------------------
 
 export function vectorPointer(): usize {

@@ -1,7 +1,11 @@
 // Match tables in linear memory. Keys are the declared key fields concatenated at their widths, most
 // significant first, held as up to five u64 words, least significant word first.
 //
-//  exact    open addressing, linear probing, backward-shift deletion (no tombstones)
+//  exact    open addressing, linear probing, backward-shift deletion (no tombstones); beside the slots, a
+//           fingerprint byte per slot (0 empty, else 0x80 | seven hash bits) lets a lookup test eight slots at a
+//           time with word arithmetic and read a slot only where its fingerprint matches: a miss reads one word
+//           of fingerprints, not a cache line of slots per probe, and its one branch is predictable however
+//           long the run
 //  lpm      the same hash table keyed by (prefix length, masked key), probed longest present length first
 //  range    entries kept in insertion order; a sorted list of elementary intervals with the winning (earliest
 //           inserted) entry's value is rebuilt lazily on the first lookup after a change: O(log n) lookups
@@ -31,7 +35,15 @@ const TD_AUX3 = 44; // range: union-find scratch
 const TD_SEQ = 48; // insertions so far (insertion order)
 const TD_DIRTY = 52; // range: intervals need rebuilding
 const TD_NAUX = 56; // lpm: distinct prefix lengths present; range: intervals
+const TD_PRINTS = 60; // hash tables: the fingerprint bytes (slots + GROUP: the first GROUP repeated at the end)
 const TD_FIELDS = 64; // 8 × { u16 slot, u16 bits, u16 pos (bit of the field's LSB in the key), u16 pad }
+
+// hash tables: fingerprints are tested GROUP at a time; the array repeats its first GROUP bytes after the last
+// slot, so a group starting near the end reads the wrapped-around slots' fingerprints without a second load
+const GROUP: u32 = 8;
+const BYTES_HI: u64 = 0x8080_8080_8080_8080;
+const BYTES_LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const BYTES_ONE: u64 = 0x0101_0101_0101_0101;
 
 // lpm bookkeeping (TD_AUX)
 const LPM_COUNTS: usize = 0; // u32[129]: entries per prefix length
@@ -73,10 +85,16 @@ function ternaryEntryBytes(keyWords: u32): u32 {
   return 16 + keyWords * 16; // u32 priority, u32 seq, u32 value, u32 pad, key words (pre-masked), mask words
 }
 
+/** Bytes of a hash table's slots and fingerprints (a multiple of 8: slots is a power of two ≥ 8). */
+function hashBytes(capacity: u32, keyWords: u32): u64 {
+  const slots = <u64>hashSlots(capacity);
+  return slots * hashSlotBytes(keyWords) + slots + GROUP;
+}
+
 /** Bytes of storage a table needs besides its descriptor. */
 export function tableStorageBytes(kind: u32, capacity: u32, keyWords: u32): u64 {
-  if (kind == TABLE_EXACT) return <u64>hashSlots(capacity) * hashSlotBytes(keyWords);
-  if (kind == TABLE_LPM) return <u64>hashSlots(capacity) * hashSlotBytes(keyWords) + LPM_AUX_BYTES;
+  if (kind == TABLE_EXACT) return hashBytes(capacity, keyWords);
+  if (kind == TABLE_LPM) return hashBytes(capacity, keyWords) + LPM_AUX_BYTES;
   if (kind == TABLE_RANGE) {
     const points = <u64>capacity * 2 + 1;
     return <u64>capacity * 24 + points * 8 + points * 8 + (points + 1) * 4;
@@ -98,8 +116,9 @@ export function tableInit(td: usize): void {
     const slots = hashSlots(capacity);
     store<u32>(td, slots - 1, TD_SLOT_MASK);
     store<u32>(td, hashSlotBytes(kw), TD_ENTRY_BYTES);
+    store<u32>(td, storage + slots * hashSlotBytes(kw), TD_PRINTS);
     if (kind == TABLE_LPM) {
-      const aux = <usize>storage + <usize>slots * <usize>hashSlotBytes(kw);
+      const aux = <usize>storage + <usize>hashBytes(capacity, kw);
       store<u32>(td, <u32>aux, TD_AUX);
       const K = <i32>load<u32>(td, TD_KEY_BITS);
       for (let L = 0; L <= 128; L++) {
@@ -162,25 +181,41 @@ export function tableCount(td: usize): u32 {
   return true;
 }
 
-/** Slot holding (tag, key), or the empty slot where it would go. state = 1 + tag marks a full slot. */
-function hashFind(td: usize, key: usize, tag: u32): usize {
+// @ts-ignore: decorator
+@inline function fingerprint(h: u64): u8 {
+  return <u8>(h >> 57) | 0x80;
+}
+
+/** Set slot i's fingerprint (and its copy past the last slot). */
+function setPrint(td: usize, i: u32, f: u8): void {
+  const prints = <usize>load<u32>(td, TD_PRINTS);
+  store<u8>(prints + <usize>i, f);
+  if (i < GROUP) store<u8>(prints + <usize>load<u32>(td, TD_SLOT_MASK) + 1 + <usize>i, f);
+}
+
+let findHash: u64 = 0; // hashFind's hash of the key it looked for
+
+/** Index of the slot holding (tag, key), or of the empty slot where it would go. state = 1 + tag marks a full slot. */
+function hashFind(td: usize, key: usize, tag: u32): u32 {
   const kw = load<u32>(td, TD_KEY_WORDS);
   const mask = load<u32>(td, TD_SLOT_MASK);
   const sb = <usize>load<u32>(td, TD_ENTRY_BYTES);
   const base = <usize>load<u32>(td, TD_STORAGE);
-  let i = <u32>hashKey(key, kw, tag) & mask;
+  findHash = hashKey(key, kw, tag);
+  let i = <u32>findHash & mask;
   for (;;) {
     const s = base + <usize>i * sb;
     const state = load<u32>(s);
-    if (state == 0) return s;
-    if (state == tag + 1 && keysEqual(s + 8, key, kw)) return s;
+    if (state == 0) return i;
+    if (state == tag + 1 && keysEqual(s + 8, key, kw)) return i;
     i = (i + 1) & mask;
   }
   return 0; // not reached: the table always has an empty slot (at most 3/4 full)
 }
 
 function hashInsert(td: usize, key: usize, tag: u32, value: u32): i32 {
-  const s = hashFind(td, key, tag);
+  const i = hashFind(td, key, tag);
+  const s = <usize>load<u32>(td, TD_STORAGE) + <usize>i * <usize>load<u32>(td, TD_ENTRY_BYTES);
   if (load<u32>(s) != 0) {
     store<u32>(s, value, 4);
     return T_UPDATED;
@@ -190,19 +225,20 @@ function hashInsert(td: usize, key: usize, tag: u32, value: u32): i32 {
   store<u32>(s, tag + 1);
   store<u32>(s, value, 4);
   memory.copy(s + 8, key, <usize>load<u32>(td, TD_KEY_WORDS) << 3);
+  setPrint(td, i, fingerprint(findHash));
   store<u32>(td, count + 1, TD_COUNT);
   return T_INSERTED;
 }
 
-/** Remove (tag, key); backward-shift the probe run so lookups never meet a hole. */
+/** Remove (tag, key); backward-shift the probe run (slots and fingerprints) so lookups never meet a hole. */
 function hashDelete(td: usize, key: usize, tag: u32): bool {
-  let hole = hashFind(td, key, tag);
-  if (load<u32>(hole) == 0) return false;
+  let i = hashFind(td, key, tag);
   const kw = load<u32>(td, TD_KEY_WORDS);
   const mask = load<u32>(td, TD_SLOT_MASK);
   const sb = <usize>load<u32>(td, TD_ENTRY_BYTES);
   const base = <usize>load<u32>(td, TD_STORAGE);
-  let i = <u32>((hole - base) / sb);
+  const prints = <usize>load<u32>(td, TD_PRINTS);
+  if (load<u32>(base + <usize>i * sb) == 0) return false;
   let j = i;
   for (;;) {
     j = (j + 1) & mask;
@@ -214,12 +250,53 @@ function hashDelete(td: usize, key: usize, tag: u32): bool {
     const stays = i <= j ? home > i && home <= j : home > i || home <= j;
     if (!stays) {
       memory.copy(base + <usize>i * sb, s, sb);
+      setPrint(td, i, load<u8>(prints + <usize>j));
       i = j;
     }
   }
   memory.fill(base + <usize>i * sb, 0, sb);
+  setPrint(td, i, 0);
   store<u32>(td, load<u32>(td, TD_COUNT) - 1, TD_COUNT);
   return true;
+}
+
+/**
+ * Bit 7 of byte b is set where byte b of `group` equals fingerprint `f` (bit 7 set) and no empty slot (bit 7
+ * clear) comes before it. The byte test is exact (no borrow between bytes), so only true equals are read.
+ */
+// @ts-ignore: decorator
+@inline function groupCandidates(group: u64, f: u8): u64 {
+  const x = group ^ (<u64>f * BYTES_ONE);
+  const equal = ~(((x & BYTES_LO7) + BYTES_LO7) | x) & BYTES_HI;
+  const empty = ~group & BYTES_HI;
+  return equal & (empty ^ (empty - 1)); // all bytes when there is no empty one
+}
+
+/**
+ * The data path's probe: value of the slot with state `state` whose key words equal `k0`, `k1` (kw ≤ 2) or
+ * LOOKUP_KEY (kw > 2), from the home slot of hash `h`; LOOKUP_MISS at the first empty slot.
+ */
+// @ts-ignore: decorator
+@inline function hashProbe(td: usize, kw: u32, h: u64, state: u32, k0: u64, k1: u64): u64 {
+  const mask = load<u32>(td, TD_SLOT_MASK);
+  const sb = <usize>load<u32>(td, TD_ENTRY_BYTES);
+  const base = <usize>load<u32>(td, TD_STORAGE);
+  const prints = <usize>load<u32>(td, TD_PRINTS);
+  const f = fingerprint(h);
+  let i = <u32>h & mask;
+  for (;;) {
+    const g = load<u64>(prints + <usize>i);
+    let m = groupCandidates(g, f);
+    while (m != 0) {
+      const s = base + <usize>((i + <u32>(ctz(m) >> 3)) & mask) * sb;
+      const rest = kw == 1 || (kw == 2 ? load<u64>(s, 16) == k1 : keysEqual(s + 8, LOOKUP_KEY, kw));
+      if (load<u32>(s) == state && load<u64>(s, 8) == k0 && rest) return <u64>load<u32>(s, 4);
+      m &= m - 1;
+    }
+    if ((~g & BYTES_HI) != 0) return LOOKUP_MISS;
+    i = (i + GROUP) & mask;
+  }
+  return LOOKUP_MISS; // not reached: the table always has an empty slot
 }
 
 // ---- lpm bookkeeping ---------------------------------------------------------------------------------------
@@ -530,8 +607,8 @@ export function tableLookup(td: usize): u64 {
   buildKey(td, kw);
   if (load<u32>(td, TD_COUNT) == 0) return LOOKUP_MISS;
   if (kind == TABLE_EXACT) {
-    const s = hashFind(td, LOOKUP_KEY, 0);
-    return load<u32>(s) != 0 ? <u64>load<u32>(s, 4) : LOOKUP_MISS;
+    const k0 = load<u64>(LOOKUP_KEY);
+    return hashProbe(td, kw, hashKey(LOOKUP_KEY, kw, 0), 1, k0, kw > 1 ? load<u64>(LOOKUP_KEY + 8) : 0);
   }
   if (kind == TABLE_LPM) return lpmLookup(td, kw);
   if (kind == TABLE_RANGE) {
@@ -547,9 +624,6 @@ function lpmLookup(td: usize, kw: u32): u64 {
   const n = load<u32>(td, TD_NAUX);
   const k0 = load<u64>(LOOKUP_KEY);
   const k1 = kw > 1 ? load<u64>(LOOKUP_KEY + 8) : 0;
-  const mask = load<u32>(td, TD_SLOT_MASK);
-  const sb = <usize>load<u32>(td, TD_ENTRY_BYTES);
-  const base = <usize>load<u32>(td, TD_STORAGE);
   for (let i: u32 = 0; i < n; i++) {
     const L = <u32>load<u8>(aux + LPM_ORDER + i);
     const m = aux + LPM_MASKS + (<usize>L << 4);
@@ -557,14 +631,8 @@ function lpmLookup(td: usize, kw: u32): u64 {
     const m1 = k1 & load<u64>(m + 8);
     let h = fmix(m0 ^ (<u64>L * 0x9e3779b97f4a7c15));
     if (kw > 1) h = fmix(h ^ m1);
-    let j = <u32>h & mask;
-    for (;;) {
-      const s = base + <usize>j * sb;
-      const state = load<u32>(s);
-      if (state == 0) break;
-      if (state == L + 1 && load<u64>(s, 8) == m0 && (kw == 1 || load<u64>(s, 16) == m1)) return <u64>load<u32>(s, 4);
-      j = (j + 1) & mask;
-    }
+    const v = hashProbe(td, kw, h, L + 1, m0, m1);
+    if (v != LOOKUP_MISS) return v;
   }
   return LOOKUP_MISS;
 }

@@ -8,7 +8,7 @@
  * Driven by the opcode table's operand kinds and classes, never by opcode numbers: an opcode the JIT gives no
  * meaning to is refused with JitUnsupported naming the instruction.
  */
-import { fieldById, FIELDS, jumpOffset, MEM_INDEXED, verify, type AluOp, type JumpCond, type OpcodeSpec, type ProgramImage, type RawInsn, opcodeByCode, LIMITS } from "../../overlay-isa/index.js";
+import { fieldById, FIELDS, jumpOffset, MEM_INDEXED, verify, type AluOp, type JumpCond, type OpcodeSpec, type ProgramImage, type RawInsn, type TableDecl, type TableKind, opcodeByCode, LIMITS } from "../../overlay-isa/index.js";
 import { JitUnsupported } from "./errors.js";
 import { numberValues } from "./values.js";
 
@@ -54,8 +54,17 @@ export interface PlannedInsn {
   readonly keep?: number;
 }
 
+/** A table's key layout as the VM's loader lays it out (runtime/assembly/loader.ts): what inline lookups need. */
+export interface PlannedTable {
+  readonly kind: TableKind;
+  readonly keyBits: number;
+  /** key fields, most significant first: vector slot, width, bit position of the field's least significant bit */
+  readonly fields: readonly { readonly slot: number; readonly bits: number; readonly pos: number }[];
+}
+
 export interface JitPlan {
   readonly insns: readonly PlannedInsn[];
+  readonly tables: readonly PlannedTable[];
   /** instructions some reachable jump lands on (other than the next one), ascending */
   readonly targets: readonly number[];
   /** 0 no header field read, 1 packet metadata slots, 2 the parser runs per packet (the loader's rule) */
@@ -81,6 +90,18 @@ function bitRange(from: number, to: number): bigint {
   if (to <= from) return 0n;
   const w = to - from;
   return ((w >= 64 ? ALL_ONES : (1n << BigInt(w)) - 1n) << BigInt(from)) & ALL_ONES;
+}
+
+/** The key layout of a declared table: the last key field holds the least significant bits (the loader's rule). */
+function planTable(t: TableDecl): PlannedTable {
+  const keyBits = t.keyFields.reduce((n, f) => n + fieldById(f)!.bits, 0);
+  let pos = keyBits;
+  const fields = t.keyFields.map((id) => {
+    const f = fieldById(id)!;
+    pos -= f.bits;
+    return { slot: f.slot, bits: f.bits, pos };
+  });
+  return { kind: t.kind, keyBits, fields };
 }
 
 /** The slot level reading field `id` requires (the loader's fieldLevel). */
@@ -353,6 +374,7 @@ export function planProgram(image: ProgramImage): JitPlan {
   });
   return {
     insns,
+    tables: image.tables.map(planTable),
     targets: [...targetSet].sort((a, b) => a - b),
     headerLevel: level,
     writesMeta,

@@ -28,6 +28,8 @@ export class JitRunner {
   private cyclesRun: RunFunction | undefined;
   /** compile figures of the plain variant */
   readonly compiled: CompiledJit;
+  /** the address of the VM's table descriptors, set before each batch (a program load moves them) */
+  private readonly tables = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
 
   private constructor(
     private readonly vm: OverlayVM,
@@ -67,7 +69,10 @@ export class JitRunner {
     const imports: WebAssembly.Imports = { env: { memory: x.memory } };
     const vmImports: Record<string, WebAssembly.ImportValue> = {};
     if (compiled.plan.headerLevel === 2) vmImports.parseFrame = x.parseFrame as unknown as WebAssembly.ImportValue;
-    if (compiled.plan.usesLookup) vmImports.lookup = x.lookup as unknown as WebAssembly.ImportValue;
+    if (compiled.plan.usesLookup) {
+      vmImports.lookup = x.lookup as unknown as WebAssembly.ImportValue;
+      vmImports.tables = this.tables; // inline lookups (emit-lookup.ts) read the table descriptors from here
+    }
     if (compiled.plan.headerLevel === 2 || compiled.plan.usesTime) vmImports.packetSideInput = x.packetSideInput as unknown as WebAssembly.ImportValue;
     if (compiled.plan.tracksFlows) vmImports.packetDone = x.packetDone as unknown as WebAssembly.ImportValue;
     if (compiled.plan.usesTime) vmImports.limitAt = x.limitAt as unknown as WebAssembly.ImportValue;
@@ -95,6 +100,7 @@ export class JitRunner {
       this.cyclesRun ??= this.instantiate(compileJit(this.image, this.layout, { cycles: true }));
       run = this.cyclesRun;
     }
+    this.tables.value = x.tableDescriptors();
     run(count, linktype, x.batchPointer(0), x.batchPointer(8), x.batchPointer(1), x.batchPointer(6), x.batchPointer(5), x.batchPointer(2), x.batchPointer(3), x.batchPointer(4), x.batchPointer(7), x.counterPackets(), x.counterBytes());
     return true;
   }

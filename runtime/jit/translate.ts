@@ -13,6 +13,7 @@
  */
 import binaryen from "binaryen";
 import { FIELDS, LIMITS, REJECT_HOW, VERDICT_KIND, type JumpCond } from "../../overlay-isa/index.js";
+import { inlinesLookup, LookupEmitter, type LookupLocals } from "./emit-lookup.js";
 import type { JitPlan, PlannedInsn, PlannedOp } from "./plan.js";
 
 /** Fixed addresses of the VM build the code is emitted for (runtime/assembly/memory-map.ts). */
@@ -58,9 +59,25 @@ const WRITABLE_SLOTS = FIELDS.filter((f) => f.writable).map((f) => f.slot);
 const META_RESULTS = { mark: slotOf("meta.mark"), class: slotOf("meta.class"), prio: slotOf("meta.prio"), mirror: slotOf("meta.mirror") };
 const PKT_SLOTS = { len: slotOf("pkt.len"), caplen: slotOf("pkt.caplen"), port: slotOf("pkt.port"), dir: slotOf("pkt.dir"), linktype: slotOf("pkt.linktype") };
 
+/** Inline lookups' locals (emit-lookup.ts), after the value locals: the descriptors' address and 8 more i32,
+ *  then 6 × i64. */
+const LOOKUP_I32_LOCALS = 9;
+const LOOKUP_I64_LOCALS = 6;
+function lookupLocals(first: number): LookupLocals & { descriptors: number } {
+  const i64 = first + LOOKUP_I32_LOCALS;
+  return {
+    descriptors: first, index: first + 1, base: first + 2, mask: first + 3, prints: first + 4, slot: first + 5, aux: first + 6, ordinal: first + 7, length: first + 8,
+    key: i64, masked: i64 + 1, hash: i64 + 2, printBytes: i64 + 3, group: i64 + 4, candidates: i64 + 5,
+  };
+}
+
 class Emitter {
   readonly m = new binaryen.Module();
   private pending = 0;
+  private readonly lookups: LookupEmitter;
+  private readonly lookupLocals: ReturnType<typeof lookupLocals>;
+  /** the program has a lookup the JIT does inline (the module then imports the descriptors' address) */
+  private readonly inlineLookups: boolean;
   /**
    * pkt.len … pkt.linktype are read from the descriptor instead of the vector: for a program that reads only
    * them (level 1) and calls nothing that reads the vector (no lookup, no side input), the slot stores the
@@ -74,6 +91,9 @@ class Emitter {
     private readonly withCycles: boolean,
   ) {
     this.pktInLocals = plan.headerLevel === 1 && !plan.usesLookup && !plan.usesTime;
+    this.lookupLocals = lookupLocals(L_VAL0 + plan.valueLocals);
+    this.lookups = new LookupEmitter(this.m, this.lookupLocals, (slot) => this.slotAddress(slot), () => this.local(this.lookupLocals.descriptors));
+    this.inlineLookups = plan.insns.some((p) => p.reachable && p.op.k === "lookup" && inlinesLookup(plan.tables[p.op.table]!));
   }
 
   private get i32() {
@@ -350,9 +370,12 @@ class Emitter {
       case "stf":
         out.push(this.storeSlot(op.slot, op.rs !== undefined ? i64.and(this.reg(op.rs), this.k64(op.mask)) : this.k64(op.value)));
         break;
-      case "lookup":
-        out.push(this.setReg(op.rd, m.call("lookup", [i32.const(op.table)], binaryen.i64)));
+      case "lookup": {
+        const table = this.plan.tables[op.table]!;
+        if (inlinesLookup(table)) out.push(this.lookups.emit(table, op.table, String(p.index), (v) => this.setReg(op.rd, v)));
+        else out.push(this.setReg(op.rd, m.call("lookup", [i32.const(op.table)], binaryen.i64)));
         break;
+      }
       case "limit":
         out.push(this.setReg(op.rd, m.call("limitAt", [i32.const(op.insn)], binaryen.i64)));
         break;
@@ -420,6 +443,8 @@ class Emitter {
     m.addMemoryImport("mem", "env", "memory");
     if (plan.headerLevel === 2) m.addFunctionImport("parseFrame", "vm", "parseFrame", binaryen.createType([binaryen.i32, binaryen.i32, binaryen.i32, binaryen.i32]), binaryen.none);
     if (plan.usesLookup) m.addFunctionImport("lookup", "vm", "lookup", binaryen.i32, binaryen.i64);
+    // the descriptors' address, which the runner sets before each batch (it moves when a program is loaded)
+    if (this.inlineLookups) m.addGlobalImport("tables", "vm", "tables", binaryen.i32, true);
     const sideInput = plan.headerLevel === 2 || plan.usesTime;
     if (sideInput) m.addFunctionImport("packetSideInput", "vm", "packetSideInput", binaryen.createType([binaryen.i32, binaryen.i32, binaryen.i32, binaryen.i32]), binaryen.none);
     if (plan.tracksFlows) m.addFunctionImport("packetDone", "vm", "packetDone", binaryen.i32, binaryen.none);
@@ -468,10 +493,16 @@ class Emitter {
     }
     const step = m.local.set(L_I, i32.add(get(L_I), i32.const(1)));
     const loop = m.loop("next", m.block(null, [doneBlock, ...results, step, m.br("next", i32.lt_u(get(L_I), get(P.count)))]));
-    const fn = m.block(null, [m.if(i32.eqz(get(P.count)), m.return()), m.local.set(L_I, i32.const(0)), loop]);
+    const start = this.inlineLookups ? [m.local.set(this.lookupLocals.descriptors, m.global.get("tables", binaryen.i32))] : [];
+    const fn = m.block(null, [m.if(i32.eqz(get(P.count)), m.return()), m.local.set(L_I, i32.const(0)), ...start, loop]);
 
     const params = binaryen.createType(RUN_PARAMS.map(() => binaryen.i32));
-    const vars = [...new Array<number>(I32_LOCALS).fill(binaryen.i32), ...new Array<number>(I64_LOCALS + plan.valueLocals).fill(binaryen.i64)];
+    const vars = [
+      ...new Array<number>(I32_LOCALS).fill(binaryen.i32),
+      ...new Array<number>(I64_LOCALS + plan.valueLocals).fill(binaryen.i64),
+      ...new Array<number>(LOOKUP_I32_LOCALS).fill(binaryen.i32),
+      ...new Array<number>(LOOKUP_I64_LOCALS).fill(binaryen.i64),
+    ];
     m.addFunction("run", params, binaryen.none, vars, fn);
     m.addFunctionExport("run", "run");
     if (!m.validate()) throw new Error("internal: the JIT emitted an invalid module");
