@@ -100,6 +100,11 @@ function atmArpPrint(nd: Dissector, at: number, length: number, caplen: number):
   nd.print(`, length ${length}`);
 }
 
+/** An ARP protocol address, or why it is not an IPv4 one. (A module function, not a closure per packet.) */
+function protocolAddress(nd: Dissector, isIp: boolean, pln: number, addressAt: number): string {
+  return !isIp ? "<wrong proto type>" : pln !== 4 ? "<wrong len>" : ipv4At(nd, addressAt);
+}
+
 export function arpPrint(nd: Dissector, at: number, length: number, caplen: number): void {
   nd.protocol = "arp";
   nd.need(at, 8);
@@ -130,17 +135,15 @@ export function arpPrint(nd: Dissector, at: number, length: number, caplen: numb
       return;
     }
   }
-  const protocolAddress = (addressAt: number): string =>
-    !isIp ? "<wrong proto type>" : pln !== 4 ? "<wrong len>" : ipv4At(nd, addressAt);
   nd.print(`${verbose ? ", " : ""}${operationName(op)} `);
   switch (op) {
     case 1:
-      nd.print(`who-has ${protocolAddress(tpa)}`);
+      nd.print(`who-has ${protocolAddress(nd, isIp, pln, tpa)}`);
       if (isNonZero(nd, tha, hln)) nd.print(` (${linkAddressAt(nd, tha, hln)})`);
-      nd.print(` tell ${protocolAddress(spa)}`);
+      nd.print(` tell ${protocolAddress(nd, isIp, pln, spa)}`);
       break;
     case 2:
-      nd.print(`${protocolAddress(spa)} is-at ${linkAddressAt(nd, sha, hln)}`);
+      nd.print(`${protocolAddress(nd, isIp, pln, spa)} is-at ${linkAddressAt(nd, sha, hln)}`);
       break;
     case 3:
       nd.print(`who-is ${linkAddressAt(nd, tha, hln)}`);
@@ -148,7 +151,7 @@ export function arpPrint(nd: Dissector, at: number, length: number, caplen: numb
       break;
     case 4:
       nd.print(`${linkAddressAt(nd, tha, hln)} at `);
-      nd.print(protocolAddress(tpa));
+      nd.print(protocolAddress(nd, isIp, pln, tpa));
       break;
     case 8:
       nd.print(`who-is ${linkAddressAt(nd, tha, hln)}`);
@@ -156,7 +159,7 @@ export function arpPrint(nd: Dissector, at: number, length: number, caplen: numb
       break;
     case 9:
       nd.print(`${linkAddressAt(nd, sha, hln)} at `);
-      nd.print(protocolAddress(spa));
+      nd.print(protocolAddress(nd, isIp, pln, spa));
       break;
     default:
       nd.defaultPrint(at, caplen);

@@ -469,6 +469,24 @@ function rprint(nd: Dissector, cp: number, bp: number, mdns: boolean): number {
   return rp;
 }
 
+/**
+ * `count` resource records from `cp`, comma-separated: where they end, and how many were left unprinted (-1 when
+ * one was cut short). (A module function, not a closure per packet: the bundle names every closure it makes.)
+ */
+function printRecords(nd: Dissector, bp: number, mdns: boolean, count: number, cp: number): { cp: number; left: number } {
+  if (count === 0) return { cp, left: 0 };
+  cp = rprint(nd, cp, bp, mdns);
+  if (cp === -1) return { cp, left: -1 };
+  count--;
+  while (cp < nd.end && count) {
+    nd.print(",");
+    cp = rprint(nd, cp, bp, mdns);
+    if (cp === -1) return { cp, left: -1 };
+    count--;
+  }
+  return { cp, left: count };
+}
+
 export function domainPrint(nd: Dissector, at: number, length: number, overTcp: boolean, mdns: boolean): void {
   nd.protocol = "domain";
   if (overTcp) {
@@ -535,20 +553,6 @@ export function domainPrint(nd: Dissector, at: number, length: number, overTcp: 
     }
   }
   const opcode = (flags >> 11) & 0xf;
-  const trunc = (): void => nd.printTrunc();
-  const records = (count: number, cp: number): { cp: number; left: number } => {
-    if (count === 0) return { cp, left: 0 };
-    cp = rprint(nd, cp, bp, mdns);
-    if (cp === -1) return { cp, left: -1 };
-    count--;
-    while (cp < nd.end && count) {
-      nd.print(",");
-      cp = rprint(nd, cp, bp, mdns);
-      if (cp === -1) return { cp, left: -1 };
-      count--;
-    }
-    return { cp, left: count };
-  };
   let cp = at + 12;
   if (flags & 0x8000) {
     const rcodeText = rcode < RCODES.length ? RCODES[rcode]! : ` Resp${rcode & 0xfff}`;
@@ -562,34 +566,34 @@ export function domainPrint(nd: Dissector, at: number, length: number, overTcp: 
       if (nd.options.verbose > 1) {
         nd.print(" q:");
         cp = qprint(nd, cp, bp, mdns);
-        if (cp === -1) return trunc();
+        if (cp === -1) return nd.printTrunc();
       } else {
         cp = skipName(nd, cp);
-        if (cp === -1) return trunc();
+        if (cp === -1) return nd.printTrunc();
         cp += 4;
       }
     }
     nd.print(` ${ancount}/${nscount}/${arcount}`);
-    let step = records(ancount, cp);
-    if (step.left !== 0) return trunc();
+    let step = printRecords(nd, bp, mdns, ancount, cp);
+    if (step.left !== 0) return nd.printTrunc();
     cp = step.cp;
     if (nd.options.verbose > 1) {
       if (cp < nd.end && nscount) {
         nd.print(" ns:");
-        step = records(nscount, cp);
-        if (step.left === -1) return trunc();
+        step = printRecords(nd, bp, mdns, nscount, cp);
+        if (step.left === -1) return nd.printTrunc();
         nscount = step.left;
         cp = step.cp;
       }
-      if (nscount) return trunc();
+      if (nscount) return nd.printTrunc();
       if (cp < nd.end && arcount) {
         nd.print(" ar:");
-        step = records(arcount, cp);
-        if (step.left === -1) return trunc();
+        step = printRecords(nd, bp, mdns, arcount, cp);
+        if (step.left === -1) return nd.printTrunc();
         arcount = step.left;
         cp = step.cp;
       }
-      if (arcount) return trunc();
+      if (arcount) return nd.printTrunc();
     }
   } else {
     nd.print(`${nd.be16(at)}${OPCODES[opcode]}${flags & 0x0100 ? "+" : ""}${flags & 0x0010 ? "%" : ""}`);
@@ -606,35 +610,35 @@ export function domainPrint(nd: Dissector, at: number, length: number, overTcp: 
     if (arcount) nd.print(` [${arcount}au]`);
     if (qdcount) {
       cp = qprint(nd, cp, bp, mdns);
-      if (cp === -1) return trunc();
+      if (cp === -1) return nd.printTrunc();
       qdcount--;
       while (cp < nd.end && qdcount) {
         cp = qprint(nd, cp, bp, mdns);
-        if (cp === -1) return trunc();
+        if (cp === -1) return nd.printTrunc();
         qdcount--;
       }
     }
-    if (qdcount) return trunc();
+    if (qdcount) return nd.printTrunc();
     if (nd.options.verbose > 1) {
-      let step = records(ancount, cp);
-      if (step.left !== 0) return trunc();
+      let step = printRecords(nd, bp, mdns, ancount, cp);
+      if (step.left !== 0) return nd.printTrunc();
       cp = step.cp;
       if (cp < nd.end && nscount) {
         nd.print(" ns:");
-        step = records(nscount, cp);
-        if (step.left === -1) return trunc();
+        step = printRecords(nd, bp, mdns, nscount, cp);
+        if (step.left === -1) return nd.printTrunc();
         nscount = step.left;
         cp = step.cp;
       }
-      if (nscount > 0) return trunc();
+      if (nscount > 0) return nd.printTrunc();
       if (cp < nd.end && arcount) {
         nd.print(" ar:");
-        step = records(arcount, cp);
-        if (step.left === -1) return trunc();
+        step = printRecords(nd, bp, mdns, arcount, cp);
+        if (step.left === -1) return nd.printTrunc();
         arcount = step.left;
         cp = step.cp;
       }
-      if (arcount) return trunc();
+      if (arcount) return nd.printTrunc();
     }
   }
   nd.print(` (${length})`);

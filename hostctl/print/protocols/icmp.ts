@@ -51,12 +51,16 @@ function isErrorType(type: number): boolean {
   return type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
 }
 
+/** The destination of the datagram an ICMP error quotes. (A module function, not a closure per packet.) */
+function innerDestination(nd: Dissector, at: number): string {
+  return ipv4At(nd, at + 8 + 16);
+}
+
 export function icmpPrint(nd: Dissector, at: number, length: number, _ip: IpContext, fragmented: boolean): void {
   nd.protocol = "icmp";
   const numeric = nd.options.numeric;
   const type = nd.u8(at);
   const code = nd.u8(at + 1);
-  const innerDestination = (): string => ipv4At(nd, at + 8 + 16);
   let text: string;
   switch (type) {
     case 0:
@@ -66,33 +70,33 @@ export function icmpPrint(nd: Dissector, at: number, length: number, _ip: IpCont
     case 3:
       switch (code) {
         case 2:
-          text = `${innerDestination()} protocol ${nd.u8(at + 8 + 9)} unreachable`;
+          text = `${innerDestination(nd, at)} protocol ${nd.u8(at + 8 + 9)} unreachable`;
           break;
         case 3: {
           nd.need(at + 8 + 9, 1);
           const headerLength = (nd.u8(at + 8) & 0x0f) * 4;
           const dport = nd.be16(at + 8 + headerLength + 2);
           const protocol = nd.u8(at + 8 + 9);
-          if (protocol === 6) text = `${innerDestination()} tcp port ${tcpPortName(dport, numeric)} unreachable`;
-          else if (protocol === 17) text = `${innerDestination()} udp port ${udpPortName(dport, numeric)} unreachable`;
-          else text = `${innerDestination()} protocol ${protocol} port ${dport} unreachable`;
+          if (protocol === 6) text = `${innerDestination(nd, at)} tcp port ${tcpPortName(dport, numeric)} unreachable`;
+          else if (protocol === 17) text = `${innerDestination(nd, at)} udp port ${udpPortName(dport, numeric)} unreachable`;
+          else text = `${innerDestination(nd, at)} protocol ${protocol} port ${dport} unreachable`;
           break;
         }
         case 4: {
           const mtu = nd.be16(at + 6);
           text = mtu
-            ? `${innerDestination()} unreachable - need to frag (mtu ${mtu})`
-            : `${innerDestination()} unreachable - need to frag`;
+            ? `${innerDestination(nd, at)} unreachable - need to frag (mtu ${mtu})`
+            : `${innerDestination(nd, at)} unreachable - need to frag`;
           break;
         }
         default: {
           const phrase = UNREACHABLE[code];
-          text = phrase ? phrase(innerDestination()) : `${innerDestination()} unreachable - #${code}`;
+          text = phrase ? phrase(innerDestination(nd, at)) : `${innerDestination(nd, at)} unreachable - #${code}`;
         }
       }
       break;
     case 5: {
-      const destination = innerDestination();
+      const destination = innerDestination(nd, at);
       const gateway = ipv4At(nd, at + 4);
       switch (code) {
         case 0:

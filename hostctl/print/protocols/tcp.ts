@@ -61,6 +61,11 @@ function u32(value: number): number {
   return value >>> 0;
 }
 
+/** Either port is `p`. (A module function, not a closure per packet: the bundle names every closure it makes.) */
+function onPort(sport: number, dport: number, p: number): boolean {
+  return sport === p || dport === p;
+}
+
 export function tcpPrint(nd: Dissector, at: number, length: number, ip: IpContext, fragmented: boolean): void {
   nd.protocol = "tcp";
   const numeric = nd.options.numeric;
@@ -106,9 +111,14 @@ export function tcpPrint(nd: Dissector, at: number, length: number, ip: IpContex
     const destinationAt = v6 ? ip.at + 24 : ip.at + 16;
     if (sport > dport) rev = true;
     else if (sport === dport) rev = compareBytes(nd.bytes, sourceAt, destinationAt, addressLength) > 0;
-    const key = rev
-      ? `${v6 ? 6 : 4}|${hexRange(nd.bytes, destinationAt, addressLength)}|${hexRange(nd.bytes, sourceAt, addressLength)}|${dport}|${sport}`
-      : `${v6 ? 6 : 4}|${hexRange(nd.bytes, sourceAt, addressLength)}|${hexRange(nd.bytes, destinationAt, addressLength)}|${sport}|${dport}`;
+    const key = v6
+      ? rev
+        ? `6|${hexRange(nd.bytes, destinationAt, addressLength)}|${hexRange(nd.bytes, sourceAt, addressLength)}|${dport}|${sport}`
+        : `6|${hexRange(nd.bytes, sourceAt, addressLength)}|${hexRange(nd.bytes, destinationAt, addressLength)}|${sport}|${dport}`
+      : // an IPv4 address as one number: one conversion instead of four hex pairs
+        rev
+        ? `4|${be32At(nd.bytes, destinationAt)}|${be32At(nd.bytes, sourceAt)}|${dport}|${sport}`
+        : `4|${be32At(nd.bytes, sourceAt)}|${be32At(nd.bytes, destinationAt)}|${sport}|${dport}`;
     const conversations = nd.state.tcpConversations;
     let conversation = conversations.get(key);
     if (conversation === undefined || flags & TH_SYN) {
@@ -336,28 +346,27 @@ export function tcpPrint(nd: Dissector, at: number, length: number, ip: IpContex
     rstDataPrint(nd, payload, length);
     return;
   }
-  const port = (p: number): boolean => sport === p || dport === p;
-  if (port(25)) {
+  if (onPort(sport, dport, 25)) {
     nd.print(": ");
     nd.protocol = "smtp";
     textProtocolPrint(nd, payload, length, undefined, false);
-  } else if (port(22)) {
+  } else if (onPort(sport, dport, 22)) {
     sshPrint(nd, payload, length);
-  } else if (port(21)) {
+  } else if (onPort(sport, dport, 21)) {
     nd.print(": ");
     nd.protocol = "ftp";
     textProtocolPrint(nd, payload, length, undefined, false);
-  } else if (port(80) || port(8080)) {
+  } else if (onPort(sport, dport, 80) || onPort(sport, dport, 8080)) {
     nd.print(": ");
     nd.protocol = "http";
     textProtocolPrint(nd, payload, length, HTTP_COMMANDS, true);
-  } else if (port(554) || port(8554)) {
+  } else if (onPort(sport, dport, 554) || onPort(sport, dport, 8554)) {
     nd.print(": ");
     nd.protocol = "rtsp";
     textProtocolPrint(nd, payload, length, RTSP_COMMANDS, true);
-  } else if (port(53)) {
+  } else if (onPort(sport, dport, 53)) {
     domainPrint(nd, payload, length, true, false);
-  } else if (port(323)) {
+  } else if (onPort(sport, dport, 323)) {
     rpkiRtrPrint(nd, payload, length);
   }
 }
@@ -368,6 +377,10 @@ function compareBytes(bytes: Uint8Array, a: number, b: number, length: number): 
     if (d !== 0) return d;
   }
   return 0;
+}
+
+function be32At(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
 function hexRange(bytes: Uint8Array, at: number, length: number): string {

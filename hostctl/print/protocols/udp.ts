@@ -95,6 +95,11 @@ type PayloadPrinter = (nd: Dissector, at: number, length: number) => void;
 /** Marks a protocol tcpdump decodes and kopi does not: the packet gets the generic "UDP, length N". */
 const UNDECODED = null;
 
+/** Either port is `p`. (A module function, not a closure per packet: the bundle names every closure it makes.) */
+function onPort(sport: number, dport: number, p: number): boolean {
+  return sport === p || dport === p;
+}
+
 /**
  * tcpdump 4.99.3's udp_print port chain, in its order (determined against the real tcpdump: it is the 4.9
  * order with later additions, not the order of tcpdump's current sources), so that a packet is decoded as
@@ -102,42 +107,41 @@ const UNDECODED = null;
  * further down the chain.
  */
 function udpDecoder(nd: Dissector, payload: number, sport: number, dport: number): PayloadPrinter | null {
-  const port = (p: number): boolean => sport === p || dport === p;
   // NFS over UDP is checked before the chain.
   if (nd.has(payload + 4, 4)) {
     const direction = nd.be32(payload + 4);
     if ((dport === 2049 && direction === 0) || (sport === 2049 && direction === 1)) return UNDECODED;
   }
-  if (port(53)) return (n, at, length) => domainPrint(n, at, length, false, false);
-  if (port(5353)) return (n, at, length) => domainPrint(n, at, length, false, true);
-  if (port(525)) return UNDECODED; // timed
-  if (port(69)) return tftpPrint;
-  if (port(68) || port(67)) return bootpPrint;
-  if (port(520) || port(654) || port(500)) return UNDECODED; // RIP, AODV, ISAKMP
-  if (port(4500)) return natTraversalPrint;
-  if (port(7500) || port(8500) || port(161) || port(162)) return UNDECODED; // ISAKMP (user ports), SNMP
-  if (port(123)) return ntpPrint;
-  if (port(88) || port(750) || port(1701) || dport === 3456 || port(2103) || port(2104)) return UNDECODED;
+  if (onPort(sport, dport, 53)) return (n, at, length) => domainPrint(n, at, length, false, false);
+  if (onPort(sport, dport, 5353)) return (n, at, length) => domainPrint(n, at, length, false, true);
+  if (onPort(sport, dport, 525)) return UNDECODED; // timed
+  if (onPort(sport, dport, 69)) return tftpPrint;
+  if (onPort(sport, dport, 68) || onPort(sport, dport, 67)) return bootpPrint;
+  if (onPort(sport, dport, 520) || onPort(sport, dport, 654) || onPort(sport, dport, 500)) return UNDECODED; // RIP, AODV, ISAKMP
+  if (onPort(sport, dport, 4500)) return natTraversalPrint;
+  if (onPort(sport, dport, 7500) || onPort(sport, dport, 8500) || onPort(sport, dport, 161) || onPort(sport, dport, 162)) return UNDECODED; // ISAKMP (user ports), SNMP
+  if (onPort(sport, dport, 123)) return ntpPrint;
+  if (onPort(sport, dport, 88) || onPort(sport, dport, 750) || onPort(sport, dport, 1701) || dport === 3456 || onPort(sport, dport, 2103) || onPort(sport, dport, 2104)) return UNDECODED;
   if ((sport >= 7000 && sport <= 7009) || (dport >= 7000 && dport <= 7009)) return UNDECODED; // AFS Rx
-  if (port(521)) return UNDECODED; // RIPng
-  if (port(547) || port(546)) return dhcp6Print;
-  if (port(5359) || port(6696) || port(6697) || port(8231) || dport === 4567 || port(496)) return UNDECODED;
-  if (port(1645) || port(1812) || port(1646) || port(1813) || port(1700) || port(3799)) return UNDECODED; // RADIUS
-  if (dport === 1985 || port(921) || port(646) || port(698) || port(3503)) return UNDECODED; // HSRP … LSP ping
+  if (onPort(sport, dport, 521)) return UNDECODED; // RIPng
+  if (onPort(sport, dport, 547) || onPort(sport, dport, 546)) return dhcp6Print;
+  if (onPort(sport, dport, 5359) || onPort(sport, dport, 6696) || onPort(sport, dport, 6697) || onPort(sport, dport, 8231) || dport === 4567 || onPort(sport, dport, 496)) return UNDECODED;
+  if (onPort(sport, dport, 1645) || onPort(sport, dport, 1812) || onPort(sport, dport, 1646) || onPort(sport, dport, 1813) || onPort(sport, dport, 1700) || onPort(sport, dport, 3799)) return UNDECODED; // RADIUS
+  if (dport === 1985 || onPort(sport, dport, 921) || onPort(sport, dport, 646) || onPort(sport, dport, 698) || onPort(sport, dport, 3503)) return UNDECODED; // HSRP … LSP ping
   if (dport === 3784 || dport === 4784 || dport === 6784 || dport === 3785) return UNDECODED; // BFD
-  if (port(701) || port(1589) || port(6343) || port(12223) || port(12222)) return UNDECODED; // LMP … LWAPP
+  if (onPort(sport, dport, 701) || onPort(sport, dport, 1589) || onPort(sport, dport, 6343) || onPort(sport, dport, 12223) || onPort(sport, dport, 12222)) return UNDECODED; // LMP … LWAPP
   if (sport === 49152) return UNDECODED; // Broadcom LI
-  if (port(5060)) {
+  if (onPort(sport, dport, 5060)) {
     return (n, at, length) => {
       n.protocol = "sip";
       textProtocolPrint(n, at, length, SIP_COMMANDS, true);
     };
   }
-  if (port(514)) return syslogPrint;
-  if (port(8472)) return UNDECODED; // OTV
-  if (port(4789)) return vxlanPrint;
-  if (port(6081) || port(4342) || port(4790) || port(17754)) return UNDECODED; // Geneve, LISP, VXLAN-GPE, ZEP
-  if (port(6635)) return mplsPrint;
+  if (onPort(sport, dport, 514)) return syslogPrint;
+  if (onPort(sport, dport, 8472)) return UNDECODED; // OTV
+  if (onPort(sport, dport, 4789)) return vxlanPrint;
+  if (onPort(sport, dport, 6081) || onPort(sport, dport, 4342) || onPort(sport, dport, 4790) || onPort(sport, dport, 17754)) return UNDECODED; // Geneve, LISP, VXLAN-GPE, ZEP
+  if (onPort(sport, dport, 6635)) return mplsPrint;
   // AppleTalk (kip), SOME/IP, PTP and the rest come after every decoder kopi has.
   return null;
 }
