@@ -13,6 +13,8 @@ import type { CaptureInterface } from "../pcap/capture-decoder.js";
 import { CaptureFileError } from "../pcap/capture-file-error.js";
 import { describeSystemError } from "../pcap/capture-reader.js";
 import { classicFileShape, ClassicRecordCopier } from "../pcap/classic-fast-path.js";
+import { CaptureFileReader } from "../pcap/capture-reader.js";
+import { PCAPNG_FAST_PATH_CHUNK_BYTES, PcapngRecordCopier } from "../pcap/pcapng-fast-path.js";
 import { isKnownDlt, MAXIMUM_SNAPLEN, maxSnaplenForDlt, unknownDltMessage } from "../pcap/link-types.js";
 import type { CapturedPacket, TimestampPrecision } from "../pcap/packet.js";
 import { FileSource, type PacketSource } from "../pcap/packet-source.js";
@@ -212,9 +214,14 @@ function relocateFilterError(error: unknown, file: string | undefined): unknown 
   return error;
 }
 
+/** Bytes of text collected before a write (the lines are encoded into it as they come). */
+const TEXT_BUFFER_BYTES = 1 << 16;
+
 /** Text output on a file descriptor, in large writes; a closed pipe ends the capture quietly. */
 class TextOutput {
-  private pending = "";
+  // Each line is encoded (latin1, as before) into one reused buffer: no growing string to flatten and copy.
+  private readonly buffer = Buffer.allocUnsafe(TEXT_BUFFER_BYTES);
+  private length = 0;
   closed = false;
 
   constructor(
@@ -223,14 +230,26 @@ class TextOutput {
   ) {}
 
   add(text: string): void {
-    this.pending += text;
-    if (this.lineBuffered || this.pending.length > 1 << 16) this.flush();
+    if (text.length > TEXT_BUFFER_BYTES - this.length) {
+      this.flush();
+      if (text.length > TEXT_BUFFER_BYTES) {
+        this.writeOut(Buffer.from(text, "latin1"));
+        return;
+      }
+    }
+    this.length += this.buffer.write(text, this.length, "latin1");
+    if (this.lineBuffered) this.flush();
   }
 
   flush(): void {
-    if (this.pending.length === 0 || this.closed) return;
-    const bytes = Buffer.from(this.pending, "latin1");
-    this.pending = "";
+    if (this.length === 0) return;
+    const bytes = this.buffer.subarray(0, this.length);
+    this.length = 0;
+    this.writeOut(bytes);
+  }
+
+  private writeOut(bytes: Uint8Array): void {
+    if (this.closed) return;
     try {
       new FdSink(this.fd, false, "standard output").write(bytes);
     } catch (error) {
@@ -249,7 +268,10 @@ interface PacketWriter {
   close(): void;
 }
 
-function openWriter(path: string, source: PacketSource, raw: RawOptions, precision: TimestampPrecision, stdoutFd: number): PacketWriter {
+/** What a writer needs to know about the packets' source. */
+type WriterSource = Pick<PacketSource, "linkType" | "snapshotLength" | "interfaces">;
+
+function openWriter(path: string, source: WriterSource, raw: RawOptions, precision: TimestampPrecision, stdoutFd: number): PacketWriter {
   const sink = path === "-" ? new FdSink(stdoutFd, false, "standard output") : FdSink.create(path);
   const out = new BufferedOutput(sink);
   if (!raw.pcapng) {
@@ -345,6 +367,67 @@ async function copyWithFastPath(
   if (failure !== undefined) throw failure;
 }
 
+/**
+ * Whether `-r FILE -w OUT` can take the pcapng record path (hostctl/pcap/pcapng-fast-path.ts): a pcapng file
+ * (not standard input) whose snapshot length is at most MAXIMUM_SNAPLEN, with nothing printed or flushed per
+ * packet and the default filter engine. Anything else — classic pcap, a larger snapshot length, --print, -U,
+ * -P, --tier jit/auto, an injected compiler — takes the general path.
+ */
+function pcapngFastPathApplies(raw: RawOptions, dependencies: CaptureDependencies, source: FileSource): boolean {
+  if (raw.r === undefined || raw.r === "-" || raw.w === undefined || source.format !== "pcapng") return false;
+  // the frames area holds any record of a file whose snapshot length is at most this (larger ones are rare)
+  if (source.snapshotLength > MAXIMUM_SNAPLEN) return false;
+  if (raw.print || raw.U || raw.process || dependencies.compileFilter !== undefined) return false;
+  return (raw.tier ?? "interpreter") === "interpreter";
+}
+
+/** The pcapng record path: the filter on a VM of our own, the general path's writer, no packet objects. */
+async function copyPcapngRecords(
+  path: string,
+  source: FileSource,
+  expression: { text: string; file?: string },
+  limit: number,
+  raw: RawOptions,
+  precision: TimestampPrecision,
+  stdoutFd: number,
+): Promise<void> {
+  let vm: import("../../runtime/vm.js").OverlayVM | undefined;
+  let linktype: number | undefined;
+  if (expression.text.trim() !== "") {
+    const [compiler, { OverlayVM }] = await Promise.all([import("../../compiler/pcap-filter/compile.js"), import("../../runtime/vm.js")]);
+    let program: { image: ProgramImage; linktype: number };
+    try {
+      // as the package root's compileFilter does for the interpreter tier
+      program = compiler.compilePcapFilter(expression.text, { linktype: source.dlt });
+    } catch (error) {
+      throw relocateFilterError(error, expression.file);
+    }
+    vm = OverlayVM.createSync();
+    vm.load(program.image);
+    linktype = program.linktype;
+  }
+  const copier = new PcapngRecordCopier(vm, linktype, source.snapshotLength);
+  const reader = CaptureFileReader.open(path, { chunkSize: PCAPNG_FAST_PATH_CHUNK_BYTES });
+  try {
+    const writer = openWriter(raw.w!, { linkType: source.linkType, snapshotLength: source.snapshotLength, interfaces: reader.interfaces }, raw, precision, stdoutFd);
+    let failure: unknown;
+    try {
+      copier.copy(reader, { writer, limit, withPacketOptions: raw.pcapng === true });
+    } catch (error) {
+      failure = error;
+    }
+    try {
+      writer.close();
+    } catch (error) {
+      failure ??= error;
+    }
+    if (failure instanceof CaptureFileError && failure.code === "EPIPE") return;
+    if (failure !== undefined) throw failure;
+  } finally {
+    reader.close();
+  }
+}
+
 /** The size of a file in bytes (0 when it cannot be found out: copying will say why). */
 function fileSize(path: string): number {
   try {
@@ -392,6 +475,10 @@ async function runCapture(
 
     if (source instanceof FileSource && raw.r !== undefined && fastPathApplies(raw, dependencies, precision, source)) {
       await copyWithFastPath(raw.r, raw.w!, source, expression, limit, precision, stdoutFd);
+      return;
+    }
+    if (source instanceof FileSource && pcapngFastPathApplies(raw, dependencies, source)) {
+      await copyPcapngRecords(source.path, source, expression, limit, raw, precision, stdoutFd);
       return;
     }
 

@@ -515,6 +515,31 @@ export class CaptureDecoder {
   }
 
   private nextPcapng(): CapturedPacket | null | typeof NEED_MORE {
+    const found = this.nextPcapngRecord();
+    if (found !== true) return found;
+    const caplen = this.recordCaptured;
+    const dataAt = this.recordDataAt;
+    const iface = this.recordInterface!;
+    const packet = new CapturedPacket(0, 0, this.recordWireLength, this.window.bytes.subarray(dataAt, dataAt + caplen), iface.index);
+    setTimestamp(packet, this.recordTicksHigh, this.recordTicksLow, iface);
+    if (this.recordHasOptions()) this.readPacketOptions(packet);
+    return packet;
+  }
+
+  // The packet record nextPcapngRecord() found last (pcapng), for callers that read records without packet
+  // objects (hostctl/pcap/pcapng-fast-path.ts): its data is window.bytes[recordDataAt, + recordCaptured).
+  recordInterface: CaptureInterface | undefined;
+  recordTicksHigh = 0;
+  recordTicksLow = 0;
+  recordCaptured = 0;
+  recordWireLength = 0;
+  recordDataAt = 0;
+
+  /**
+   * Read blocks up to the next packet record of a pcapng file and describe it in the record* fields: true, or
+   * null at the end of the file, or NEED_MORE. Throws CaptureFileError like pcap_next_ex.
+   */
+  nextPcapngRecord(): true | null | typeof NEED_MORE {
     const v = this.window.view;
     for (;;) {
       const block = this.readBlock(true);
@@ -605,26 +630,30 @@ export class CaptureDecoder {
           true,
         );
       }
-      const iface = this.interfaces[this.sectionBase + interfaceId]!;
-      const dataAt = this.claim(caplen, true);
-      const packet = new CapturedPacket(
-        0,
-        0,
-        wireLength,
-        this.window.bytes.subarray(dataAt, dataAt + caplen),
-        iface.index,
-      );
-      setTimestamp(packet, high, low, iface);
-      if (block === BT_EPB && this.cursorEnd - dataAt > ((caplen + 3) & ~3)) {
-        this.cursor = dataAt + ((caplen + 3) & ~3);
-        this.readPacketOptions(packet);
-      }
-      return packet;
+      this.recordInterface = this.interfaces[this.sectionBase + interfaceId]!;
+      this.recordDataAt = this.claim(caplen, true);
+      this.recordCaptured = caplen;
+      this.recordWireLength = wireLength;
+      this.recordTicksHigh = high;
+      this.recordTicksLow = low;
+      return true;
     }
   }
 
-  /** EPB options kopi cares about: epb_flags (direction) and opt_comment. Malformed options are ignored, as libpcap ignores them. */
-  private readPacketOptions(packet: CapturedPacket): void {
+  /** Whether the record nextPcapngRecord() found is an EPB with options after its data (see readPacketOptions). */
+  recordHasOptions(): boolean {
+    const dataAt = this.recordDataAt;
+    const padded = (this.recordCaptured + 3) & ~3;
+    if (this.blockType !== BT_EPB || this.cursorEnd - dataAt <= padded) return false;
+    this.cursor = dataAt + padded;
+    return true;
+  }
+
+  /**
+   * EPB options kopi cares about: epb_flags (direction) and opt_comment. Malformed options are ignored, as
+   * libpcap ignores them. Call right after recordHasOptions() answered true.
+   */
+  readPacketOptions(packet: CapturedPacket): void {
     const v = this.window.view;
     const le = this.littleEndian;
     while (this.cursorEnd - this.cursor >= 4) {
@@ -654,7 +683,7 @@ const TWO_POW_53 = 9007199254740992;
  * libpcap's pcapng timestamp conversion: 64-bit ticks → seconds (+ if_tsoffset) and a fraction, kept in
  * nanoseconds such that floor(ns / 1000) is exactly what libpcap reports at microsecond precision.
  */
-function setTimestamp(packet: CapturedPacket, high: number, low: number, iface: CaptureInterface): void {
+export function setTimestamp(packet: { seconds: number; nanoseconds: number }, high: number, low: number, iface: CaptureInterface): void {
   const ticksPerSecond = iface.ticksPerSecond;
   const ticks = high * TWO_POW_32 + low;
   if (ticks < TWO_POW_53 && (ticksPerSecond === 1e6 || ticksPerSecond === 1e9)) {

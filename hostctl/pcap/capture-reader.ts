@@ -113,6 +113,29 @@ export class CaptureFileReader implements Iterable<CapturedPacket> {
     }
   }
 
+  /**
+   * pcapng only: advance to the next packet record without making a packet object; false at the end of the
+   * file. The record is described by `decoder`'s record* fields, its bytes are in `bytes` (which, like a
+   * packet's data, are never overwritten while referenced). Throws CaptureFileError as next() does.
+   */
+  nextPcapngRecord(): boolean {
+    for (;;) {
+      const found = this.decoder.nextPcapngRecord();
+      if (found !== NEED_MORE) return found === true;
+      this.fill();
+    }
+  }
+
+  /** The decoder, for the record* fields nextPcapngRecord() sets. */
+  get recordDecoder(): CaptureDecoder {
+    return this.decoder;
+  }
+
+  /** The buffer the last record's bytes are in. */
+  get bytes(): Uint8Array {
+    return this.window.bytes;
+  }
+
   /** Fill `into` with up to `max` packets; returns how many (0 at the end of the file). */
   readBatch(into: CapturedPacket[], max: number): number {
     let count = 0;

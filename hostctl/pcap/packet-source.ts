@@ -3,7 +3,7 @@
  * NIC issue) is another: both hand out batches of packets, so the pipeline filters thousands at a time
  * whatever the source.
  */
-import type { CaptureInterface } from "./capture-decoder.js";
+import type { CaptureFormat, CaptureInterface } from "./capture-decoder.js";
 import { CaptureFileError } from "./capture-file-error.js";
 import { CaptureFileReader, type CaptureReaderOptions } from "./capture-reader.js";
 import { describeDlt } from "./link-types.js";
@@ -48,13 +48,19 @@ export class FileSource implements PacketSource {
   readonly snapshotLength: number;
   readonly precision: TimestampPrecision;
   readonly live = false;
+  /** pcap or pcapng */
+  readonly format: CaptureFormat;
   private readonly reader: CaptureFileReader;
   private pendingError: unknown;
   private packetsRead = 0;
 
-  constructor(path: string, options: CaptureReaderOptions = {}) {
+  constructor(
+    readonly path: string,
+    options: CaptureReaderOptions = {},
+  ) {
     this.reader = CaptureFileReader.open(path, options);
     const info = this.reader.info;
+    this.format = info.format;
     this.dlt = info.dlt;
     this.linkType = (info.linkType | info.linkTypeExtension) >>> 0;
     this.snapshotLength = info.snapshotLength;
