@@ -4,7 +4,12 @@
 //  - A packet of a known flow is ESTABLISHED once the flow has seen a packet in the reply direction (that reply
 //    included), else NEW. A packet of no known flow that may open one (TCP without RST and not SYN+ACK — Linux's
 //    loose pickup —, UDP, other protocols, ICMP queries such as echo-request) is NEW and gets a tentative entry;
-//    anything else (a TCP RST or SYN+ACK, an ICMP reply, a non-first fragment) is INVALID.
+//    anything else (an ICMP reply, a non-first fragment) is INVALID.
+//  - TCP: the state machine and window tracking of Linux's nf_conntrack_proto_tcp.c (conntrack-tcp.ts) decide
+//    which segments open a flow (a SYN, or an ACK picked up mid-stream) and which are INVALID (bad flags, a
+//    transition the state table rejects, out of window); each entry has a TCP record in a parallel array, so
+//    other protocols' entries stay one cache line. An RST before any reply deletes the flow; a SYN after a close
+//    reopens it as NEW.
 //  - An ICMP error (destination unreachable, source quench, redirect, time exceeded, parameter problem; their
 //    ICMPv6 kin) whose quoted packet belongs to a known flow is RELATED, else INVALID.
 //  - The entry a NEW packet creates is confirmed only when the program's verdict lets the packet through
@@ -19,7 +24,7 @@
 //    an RST; UDP 30 s / 180 s; ICMP 30 s; others 600 s. A program load empties the table.
 //
 // Layout: the entries are packed at the start of a pool of `capacity` entries (a deletion moves the last entry
-// into the gap), and found through a hash index: open addressing with linear probing in `slots` ≥ 2 × capacity
+// and its TCP record into the gap), and found through a hash index: open addressing with linear probing in `slots` ≥ 2 × capacity
 // slots, two parallel arrays — `prints`, a fingerprint byte per slot (0 empty, else 0x80 | seven bits of the
 // flow's hash), and `refs`, the u32 pool index of the slot's entry. The hash is the same for both directions of
 // a flow, so one probe run answers "this tuple or its reply"; a miss reads only fingerprints (a byte a slot),
@@ -38,6 +43,7 @@ import {
 import { allocate } from "./heap";
 import { slotAddr } from "./memory-map";
 import { nowUs } from "./ratelimit";
+import { REC, TCP_IGNORE, TCP_INVALID, TCP_KILL, TCP_REOPEN, tcpInitNew, tcpMayOpen, tcpReadPacket, tcpTrack } from "./conntrack-tcp";
 
 const ENTRY: usize = 64;
 const SEC: u64 = 1_000_000;
@@ -52,6 +58,7 @@ let slots: u32 = 0; // power of two ≥ 2 × capacity
 let prints: usize = 0; // u8 per slot
 let refs: usize = 0; // u32 per slot
 let pool: usize = 0; // capacity entries; [0, live) in use
+let tcpPool: usize = 0; // capacity TCP records (conntrack-tcp.ts), parallel to the pool
 let live: u32 = 0;
 let overflows: u64 = 0;
 let pending = false; // the current packet is NEW and opens a flow if the verdict lets it through
@@ -96,11 +103,12 @@ export function beginLoad(): void {
 export function allocateTable(): bool {
   let s: u32 = 16;
   while (s < wanted * 2 && s < 0x40000000) s <<= 1;
-  const bytes = <u64>wanted * ENTRY + <u64>s * 5;
+  const bytes = <u64>wanted * (ENTRY + REC) + <u64>s * 5;
   const t = bytes < 0xffff0000 ? allocate(<usize>bytes) : 0;
   if (t == 0) return false;
   pool = t;
-  refs = t + <usize>wanted * ENTRY;
+  tcpPool = t + <usize>wanted * ENTRY;
+  refs = tcpPool + <usize>wanted * REC;
   prints = refs + (<usize>s << 2);
   slots = s;
   capacity = wanted;
@@ -165,6 +173,11 @@ function flowHash(fam: u8, proto: u8, sHi: u64, sLo: u64, dHi: u64, dLo: u64, sp
 // @ts-ignore: decorator
 @inline function entry(k: u32): usize {
   return pool + <usize>k * ENTRY;
+}
+
+// @ts-ignore: decorator
+@inline function tcpRecord(k: u32): usize {
+  return tcpPool + <usize>k * REC;
 }
 
 // @ts-ignore: decorator
@@ -256,6 +269,7 @@ function removeAt(i: u32): void {
   if (k != live) {
     // the last entry takes the gap; its slot follows it
     memory.copy(entry(k), entry(live), ENTRY);
+    memory.copy(tcpRecord(k), tcpRecord(live), REC);
     store<u32>(refs + (<usize>load<u32>(entry(k), E_SLOT) << 2), k);
   }
 }
@@ -282,6 +296,13 @@ function insert(timeout: u64): void {
   store<u64>(e, timeout, 48);
   store<u32>(e, i, E_SLOT);
   store<u32>(e, <u32>kHash, E_HASH);
+  if (kProto == 6) {
+    // the packet's TCP fields are still conntrack-tcp.ts's; a flow's first segment is never out of window (a
+    // SYN opens its own window, a picked-up flow is liberal), so this could wait until the flow is confirmed
+    const r = tcpRecord(live);
+    tcpInitNew(r);
+    tcpTrack(r, 0, false);
+  }
   live++;
 }
 
@@ -379,14 +400,38 @@ function decide(frame: usize, cap: u32): u64 {
       if (!icmpIsReply(v6, type)) return CT_INVALID;
       mayOpen = false;
     }
-  } else if ((hdrs & HDR_TCP) != 0) {
-    const flags = <u32>slot(F_TCP_FLAGS);
-    if ((flags & 4) != 0 || (flags & 0x12) == 0x12) mayOpen = false; // RST, or SYN+ACK
+  } else if (kProto == 6) {
+    if ((hdrs & HDR_TCP) == 0 || !tcpReadPacket(frame, cap, v6)) return CT_INVALID;
+    mayOpen = tcpMayOpen();
   }
-  const e = lookupBoth();
+  let e = lookupBoth();
+  let tcpKill = false;
+  if (e != 0 && kProto == 6) {
+    const k = <u32>((e - pool) / ENTRY);
+    const t = tcpTrack(tcpRecord(k), reply ? 1 : 0, (load<u8>(e, 38) & 1) != 0);
+    if (t == TCP_INVALID) return CT_INVALID;
+    if (t == TCP_REOPEN) {
+      // Linux deletes the closed flow and looks the SYN up again: it opens a new one
+      removeAt(load<u32>(e, E_SLOT));
+      e = 0;
+      reply = false;
+    } else if (t == TCP_IGNORE) {
+      // let through without refreshing the flow; a reply still counts as seen (Linux sets IPS_SEEN_REPLY)
+      if (reply) {
+        store<u8>(e, load<u8>(e, 38) | 1, 38);
+        return CT_ESTABLISHED;
+      }
+      return (load<u8>(e, 38) & 1) != 0 ? CT_ESTABLISHED : CT_NEW;
+    } else tcpKill = t == TCP_KILL;
+  }
   if (e != 0) {
     store<u64>(e, nowUs, 40);
     if (kProto == 6 && (<u32>slot(F_TCP_FLAGS) & 4) != 0) store<u64>(e, 10 * SEC, 48);
+    if (tcpKill) {
+      // an RST before any reply: Linux deletes the flow at once
+      removeAt(load<u32>(e, E_SLOT));
+      return reply ? CT_ESTABLISHED : CT_NEW;
+    }
     if (reply) {
       if ((load<u8>(e, 38) & 1) == 0) {
         store<u8>(e, load<u8>(e, 38) | 1, 38);

@@ -12,6 +12,7 @@ import { createJitRunner, stopJitCompiler } from "../../runtime/jit/index.js";
 import { OverlayVM } from "../../runtime/vm.js";
 import { CT, FlowTableModel, type CtPacket, type Tuple } from "./conntrack-reference.js";
 import { ipv4Frame, ipv4Packet, ipv6Frame, type PacketSpec } from "./packets.js";
+import { tcpConversationArb } from "./tcp-scenarios.js";
 
 // ct.state into the mark; the verdict from the source MAC's last byte: accept, drop, queue, reject
 const PROGRAM = assemble(`.kind policy
@@ -61,12 +62,39 @@ function address(fam: 4 | 6, text: string): bigint {
   return fam === 4 ? BigInt(parseIPv4(text)!) : parseIPv6(text)!;
 }
 
-const TCP_FLAGS = [0x02, 0x12, 0x10, 0x04, 0x14, 0x11, 0x18];
+// valid combinations (some with URG, ECE, CWR) and some Linux rejects (FIN alone, SYN+FIN, none, PSH alone,
+// SYN+RST, RST+URG, FIN+URG)
+const TCP_FLAGS = [0x02, 0x02, 0x12, 0x12, 0x10, 0x10, 0x10, 0x04, 0x14, 0x11, 0x18, 0x19, 0x22, 0x30, 0x31, 0xd0, 0x01, 0x03, 0x00, 0x08, 0x06, 0x24, 0x21];
+// sequence and ack numbers near one another (so windows are hit and missed), zero, and far away
+const SEQS = [0, 1000, 1001, 1101, 1201, 5000, 66000, 70000, 0xfffffff0];
+const segmentArb = fc.record({
+  flags: fc.constantFrom(...TCP_FLAGS),
+  seq: fc.constantFrom(...SEQS),
+  ack: fc.constantFrom(...SEQS),
+  win: fc.constantFrom(0, 100, 1000, 65535),
+  len: fc.constantFrom(0, 0, 100, 1000),
+  wscale: fc.constantFrom(undefined, undefined, 0, 2, 7, 15),
+  sackPerm: fc.boolean(),
+});
+
+// Coherent TCP conversations (tcp-scenarios.ts) on a few connections.
+const CONNS: Tuple[] = [0, 1, 2].map((i) => ({ fam: 4, proto: 6, src: address(4, V4[i % 2]!), dst: address(4, V4[2]!), sport: PORTS[i]!, dport: 80 }));
+const conversationArb = tcpConversationArb(CONNS.length).map((segs) =>
+  segs.map((c): Step => {
+    const tuple = c.reply ? reverseTuple(CONNS[c.conn]!) : CONNS[c.conn]!;
+    const packet: CtPacket = { kind: "tcp", tuple, flags: c.segment.flags, segment: c.segment };
+    return { packet, action: c.action, gapUs: c.gapUs, frame: frameOf(packet, c.action) };
+  }),
+);
+
+function reverseTuple(t: Tuple): Tuple {
+  return { ...t, src: t.dst, dst: t.src, sport: t.dport, dport: t.sport };
+}
 
 const stepArb: fc.Arbitrary<Step> = fc
   .tuple(
     fc.oneof(
-      { weight: 4, arbitrary: fc.tuple(tupleArb(4, 6), fc.constantFrom(...TCP_FLAGS)).map(([tuple, flags]): CtPacket => ({ kind: "tcp", tuple, flags })) },
+      { weight: 8, arbitrary: fc.tuple(tupleArb(4, 6), segmentArb).map(([tuple, segment]): CtPacket => ({ kind: "tcp", tuple, flags: segment.flags, segment })) },
       { weight: 3, arbitrary: tupleArb(4, 17).map((tuple): CtPacket => ({ kind: "udp", tuple, flags: 0 })) },
       { weight: 1, arbitrary: tupleArb(6, 17).map((tuple): CtPacket => ({ kind: "udp", tuple, flags: 0 })) },
       // queries (echo, timestamp), their replies, and a router advertisement (neither: INVALID)
@@ -100,7 +128,10 @@ function frameOf(p: CtPacket, action: number): Uint8Array {
     return ipv4Frame({ ...s, proto: "icmp", icmpType: p.type, icmpCode: 0, icmpBody: Uint8Array.from([0, 0, 0, 0, ...quoted]) });
   }
   if (p.tuple.fam === 6) return ipv6Frame({ ...s, proto: "udp" });
-  return ipv4Frame({ ...s, proto: p.kind, ...(p.kind === "tcp" ? { flags: p.flags } : {}) });
+  if (p.kind === "udp") return ipv4Frame({ ...s, proto: "udp" });
+  const g = p.segment;
+  const options = [...(g.wscale !== undefined ? [1, 3, 3, g.wscale] : []), ...(g.sackPerm ? [4, 2] : [])];
+  return ipv4Frame({ ...s, proto: "tcp", flags: g.flags, seq: g.seq, ack: g.ack, window: g.win, payload: g.len, tcpOptions: options });
 }
 
 let vm: OverlayVM;
@@ -139,6 +170,12 @@ describe("the flow table against a reference model", () => {
       fc.assert(
         fc.property(fc.array(stepArb, { minLength: 1, maxLength: 300 }), fc.constantFrom(1, 2, 3, 8, 16, 64), (steps, capacity) => check(steps, capacity, tier)),
         { numRuns: tier === "jit" ? 100 : 300 },
+      );
+    });
+    it(`${tier}: TCP conversations (handshakes, data, windows, closes, resets) give the model's ct.state`, () => {
+      fc.assert(
+        fc.property(fc.array(conversationArb, { minLength: 1, maxLength: 4 }), (parts) => check(parts.flat(), 64, tier)),
+        { numRuns: tier === "jit" ? 150 : 400 },
       );
     });
   }

@@ -5,6 +5,8 @@
  */
 export const CT = { invalid: 1, established: 2, related: 4, new: 8 } as const;
 
+import { TcpFlow, validTcpFlags, type TcpSegment } from "./conntrack-tcp-reference.js";
+
 const SEC = 1_000_000;
 
 /** One endpoint pair and protocol, as conntrack reads it from a packet. */
@@ -19,7 +21,8 @@ export interface Tuple {
 
 /** What the flow table needs to know about a packet. */
 export type CtPacket =
-  | { kind: "tcp" | "udp"; tuple: Tuple; flags: number }
+  | { kind: "udp"; tuple: Tuple; flags: number }
+  | { kind: "tcp"; tuple: Tuple; flags: number; segment: TcpSegment }
   | { kind: "icmp"; tuple: Tuple; type: number; id: number }
   /** an ICMP error quoting a packet of `quoted` (a TCP or UDP tuple) */
   | { kind: "icmp-error"; tuple: Tuple; type: number; quoted: Tuple };
@@ -29,6 +32,7 @@ interface Flow {
   replied: boolean;
   last: number;
   timeout: number;
+  tcp?: TcpFlow;
 }
 
 const keyOf = (t: Tuple) => `${t.fam}|${t.proto}|${t.src}|${t.dst}|${t.sport}|${t.dport}`;
@@ -100,14 +104,33 @@ export class FlowTableModel {
         if (!isIcmpReply(v6, p.type)) return CT.invalid;
         mayOpen = false;
       }
-    } else if (p.kind === "tcp" && ((p.flags & 4) !== 0 || (p.flags & 0x12) === 0x12)) {
-      mayOpen = false;
+    } else if (p.kind === "tcp") {
+      if (!validTcpFlags(p.segment.flags)) return CT.invalid;
+      mayOpen = TcpFlow.mayOpen(p.segment);
     }
-    const hit = this.lookupBoth(tuple, now);
+    let hit = this.lookupBoth(tuple, now);
+    let kill = false;
+    if (hit && p.kind === "tcp") {
+      const answer = hit.flow.tcp!.track(p.segment, hit.reply ? 1 : 0, hit.flow.replied);
+      if (answer === "invalid") return CT.invalid;
+      if (answer === "reopen") {
+        this.flows.delete(keyOf(hit.flow.tuple));
+        hit = undefined;
+      } else if (answer === "ignore") {
+        // not refreshed, but a reply counts as seen
+        if (hit.reply) hit.flow.replied = true;
+        return hit.flow.replied ? CT.established : CT.new;
+      }
+      else kill = answer === "kill";
+    }
     if (hit) {
       const f = hit.flow;
       f.last = now;
       if (tuple.proto === 6 && p.kind === "tcp" && (p.flags & 4) !== 0) f.timeout = 10 * SEC;
+      if (kill) {
+        this.flows.delete(keyOf(f.tuple));
+        return hit.reply ? CT.established : CT.new;
+      }
       if (hit.reply) {
         if (!f.replied) {
           f.replied = true;
@@ -123,7 +146,13 @@ export class FlowTableModel {
       this.overflows++;
       return CT.invalid;
     }
-    this.pending = { tuple, replied: false, last: now, timeout: timeoutFor(tuple.proto, false) };
+    let tcp: TcpFlow | undefined;
+    if (p.kind === "tcp") {
+      tcp = new TcpFlow(p.segment);
+      // never "invalid" for a first segment: a SYN opens its own window, a picked-up flow is liberal
+      if (tcp.track(p.segment, 0, false) === "invalid") throw new Error("a first segment out of window");
+    }
+    this.pending = { tuple, replied: false, last: now, timeout: timeoutFor(tuple.proto, false), tcp };
     return CT.new;
   }
 

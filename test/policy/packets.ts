@@ -12,6 +12,10 @@ export interface PacketSpec {
   flags?: number;
   seq?: number;
   ack?: number;
+  /** TCP window (default 65535) */
+  window?: number;
+  /** TCP option bytes (zero-padded: end of options) */
+  tcpOptions?: readonly number[];
   icmpType?: number;
   icmpCode?: number;
   /** bytes after the ICMP header (e.g. the quoted packet of an ICMP error) */
@@ -45,16 +49,19 @@ function transport(spec: PacketSpec): Uint8Array {
   const payload = new Uint8Array(spec.payload ?? 0).map((_, i) => (i * 7 + 3) & 0xff);
   const proto = protoNumber(spec.proto);
   if (proto === 6) {
-    const t = new Uint8Array(20 + payload.length);
+    const opts = spec.tcpOptions ?? [];
+    const hlen = 20 + Math.ceil(opts.length / 4) * 4;
+    const t = new Uint8Array(hlen + payload.length);
     const v = new DataView(t.buffer);
     v.setUint16(0, spec.sport ?? 40000);
     v.setUint16(2, spec.dport ?? 80);
     v.setUint32(4, spec.seq ?? 1000);
     v.setUint32(8, spec.ack ?? 0);
-    t[12] = 5 << 4;
+    t[12] = (hlen / 4) << 4;
     t[13] = spec.flags ?? TCP.ACK;
-    v.setUint16(14, 65535);
-    t.set(payload, 20);
+    v.setUint16(14, spec.window ?? 65535);
+    t.set(opts, 20);
+    t.set(payload, hlen);
     return t;
   }
   if (proto === 17) {
