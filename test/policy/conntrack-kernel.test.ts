@@ -9,7 +9,7 @@
  * confirms a flow only then); the client's is unroutable there, so the namespace's TCP stack never answers, and
  * the server's segments (looked up in PREROUTING) are dropped by routing afterwards.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,29 +19,15 @@ import { OverlayVM } from "../../runtime/vm.js";
 import { CT } from "./conntrack-reference.js";
 import { ipv4Frame, writePcap } from "./packets.js";
 import fc from "fast-check";
+import { sh, VethNamespace } from "./veth-namespace.js";
 import { conversationSpec, SCENARIOS, SERVER, segmentSpec, tcpConversationArb, type CtName } from "./tcp-scenarios.js";
 
-const NS = `kopi-ct-${process.pid}`;
-const HOST_IF = `kc${process.pid % 100000}a`;
-const NS_IF = `kc${process.pid % 100000}b`;
 const STATES: CtName[] = ["new", "established", "related", "invalid"];
 
-function missing(): string | undefined {
-  if (process.getuid?.() !== 0) return "not root (ip netns and iptables need root)";
-  for (const tool of ["ip", "iptables-restore", "iptables-save", "tcpreplay"]) {
-    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
-  }
-  const probe = spawnSync("ip", ["netns", "add", `${NS}-probe`]);
-  if (probe.status !== 0) return `cannot create a network namespace: ${probe.stderr.toString().trim()}`;
-  spawnSync("ip", ["netns", "del", `${NS}-probe`]);
-  return undefined;
-}
-
-const reason = missing();
+const net = new VethNamespace("kc");
+const reason = net.missing();
 if (reason) console.log(`conntrack kernel differential test skipped: ${reason}`);
-
-const sh = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
-const inNs = (cmd: string, args: string[], input?: string) => sh("ip", ["netns", "exec", NS, cmd, ...args], input);
+const inNs = (cmd: string, args: string[], input?: string) => net.run(cmd, args, input);
 
 const RULES = ["*mangle", ":PREROUTING ACCEPT [0:0]", ...STATES.map((s) => `-A PREROUTING -m conntrack --ctstate ${s.toUpperCase()}`), "COMMIT", ""].join("\n");
 // ct.state into the mark; the server's segments are dropped, as routing drops them in the namespace (so, as
@@ -68,23 +54,12 @@ describe.skipIf(reason !== undefined)("TCP ct state equals the kernel's", () => 
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "kopi-ct-"));
-    spawnSync("ip", ["netns", "del", NS]);
-    sh("ip", ["netns", "add", NS]);
-    sh("ip", ["link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF]);
-    sh("ip", ["link", "set", NS_IF, "netns", NS]);
-    sh("ip", ["link", "set", HOST_IF, "up"]);
-    inNs("ip", ["link", "set", "lo", "up"]);
-    inNs("ip", ["link", "set", NS_IF, "up"]);
-    inNs("ip", ["addr", "add", "10.99.0.2/16", "dev", NS_IF]);
-    inNs("ip", ["addr", "add", `${SERVER}/32`, "dev", NS_IF]);
-    for (const k of ["all", "default", NS_IF]) inNs("sysctl", ["-qw", `net.ipv4.conf.${k}.rp_filter=0`]);
-    nsMac = inNs("cat", [`/sys/class/net/${NS_IF}/address`]).trim();
+    nsMac = net.up(["10.99.0.2/16", `${SERVER}/32`]);
     inNs("iptables-restore", [], RULES);
   });
 
   afterAll(() => {
-    spawnSync("ip", ["link", "del", HOST_IF]);
-    spawnSync("ip", ["netns", "del", NS]);
+    net.down();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -97,7 +72,7 @@ describe.skipIf(reason !== undefined)("TCP ct state equals the kernel's", () => 
       const pcap = join(dir, `${tag}-${i}.pcap`);
       writePcap(pcap, [f]);
       timesUs[i] = Math.round((performance.now() - start) * 1000);
-      sh("tcpreplay", ["-q", "-i", HOST_IF, pcap]);
+      sh("tcpreplay", ["-q", "-i", net.hostIf, pcap]);
       let after = counters();
       for (let tries = 0; tries < 100 && after.every((c, k) => c === before[k]); tries++) {
         spawnSync("sleep", ["0.02"]);

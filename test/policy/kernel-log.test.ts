@@ -5,7 +5,7 @@
  * OUTPUT); the last test repeats that comparison live where the machine allows it (root, tcpreplay, a readable
  * kernel log).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { kernelLogLine } from "../../hostctl/print/kernel-log.js";
 import { OverlayVM } from "../../runtime/vm.js";
 import { EXAMPLES } from "./helpers.js";
 import { ipv4Frame, ipv4Packet, ipv6Frame, TCP, writePcap, type PacketSpec } from "./packets.js";
+import { sh, VethNamespace } from "./veth-namespace.js";
 
 let dir: string;
 beforeAll(() => {
@@ -221,14 +222,12 @@ describe("hostctl replay --kernel-log", () => {
 
 // ---- against the running kernel ------------------------------------------------------------------------------
 
-const NS = `kopi-klog-${process.pid}`;
-const HOST_IF = `kl${process.pid % 100000}a`;
-const NS_IF = `kl${process.pid % 100000}b`;
+const net = new VethNamespace("kl");
 const LOG_ALL_NETNS = "/proc/sys/net/netfilter/nf_log_all_netns";
 
 function liveMissing(): string | undefined {
-  if (process.getuid?.() !== 0) return "not root";
-  for (const tool of ["ip", "iptables-restore", "tcpreplay", "dmesg"]) if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
+  const missing = net.missing(["ip", "iptables-restore", "tcpreplay", "dmesg"]);
+  if (missing) return missing;
   if (spawnSync("dmesg", ["-t"]).status !== 0) return "the kernel log is not readable (dmesg)";
   try {
     // written back unchanged: the live test sets it for its run, which needs a writable /proc/sys
@@ -236,9 +235,6 @@ function liveMissing(): string | undefined {
   } catch (e) {
     return `${LOG_ALL_NETNS} cannot be read and written (${(e as Error).message.split("\n")[0]})`;
   }
-  const probe = spawnSync("ip", ["netns", "add", `${NS}-probe`]);
-  if (probe.status !== 0) return `cannot create a network namespace: ${probe.stderr.toString().trim()}`;
-  spawnSync("ip", ["netns", "del", `${NS}-probe`]);
   return undefined;
 }
 
@@ -247,28 +243,19 @@ if (liveReason) console.log(`kernel LOG comparison skipped: ${liveReason}`);
 
 describe.skipIf(liveReason !== undefined)("kopi's LOG lines equal the running kernel's", () => {
   let logAllBefore = "";
-  const sh = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
-  const inNs = (cmd: string, args: string[], input?: string) => sh("ip", ["netns", "exec", NS, cmd, ...args], input);
+  const inNs = (cmd: string, args: string[], input?: string) => net.run(cmd, args, input);
+  let nsMac = "";
 
   beforeAll(() => {
     // LOG in a namespace other than the first writes nothing unless this is set (nf_log_syslog.c nf_log_allowed)
     logAllBefore = readFileSync(LOG_ALL_NETNS, "utf8").trim();
     writeFileSync(LOG_ALL_NETNS, "1");
-    spawnSync("ip", ["netns", "del", NS]);
-    sh("ip", ["netns", "add", NS]);
-    sh("ip", ["link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF]);
-    sh("ip", ["link", "set", NS_IF, "netns", NS]);
-    sh("ip", ["link", "set", HOST_IF, "up"]);
-    inNs("ip", ["link", "set", "lo", "up"]);
-    inNs("ip", ["link", "set", NS_IF, "up"]);
-    inNs("ip", ["addr", "add", "10.98.0.2/16", "dev", NS_IF]);
-    for (const k of ["all", "default", NS_IF]) inNs("sysctl", ["-qw", `net.ipv4.conf.${k}.rp_filter=0`]);
+    nsMac = net.up(["10.98.0.2/16"]);
   });
 
   afterAll(() => {
     if (logAllBefore) writeFileSync(LOG_ALL_NETNS, logAllBefore);
-    spawnSync("ip", ["link", "del", HOST_IF]);
-    spawnSync("ip", ["netns", "del", NS]);
+    net.down();
   });
 
   it("the same packets through the same iptables rules: the same lines, in the same order", async () => {
@@ -288,7 +275,6 @@ describe.skipIf(liveReason !== undefined)("kopi's LOG lines equal the running ke
       "",
     ].join("\n");
     inNs("iptables-restore", [], rules);
-    const nsMac = inNs("cat", [`/sys/class/net/${NS_IF}/address`]).trim();
     const frames = INGRESS.map(([f]) => f)
       .filter((f) => new DataView(f.buffer).getUint16(12) === 0x0800)
       .map((f) => {
@@ -298,7 +284,7 @@ describe.skipIf(liveReason !== undefined)("kopi's LOG lines equal the running ke
       });
     frames.push(ipv4Frame({ src: "10.1.2.3", dst: "10.98.0.2", dstMac: nsMac, proto: "udp", dport: 53, payload: 30 }));
     const read = pcap("live.pcap", frames);
-    sh("tcpreplay", ["-q", "-i", HOST_IF, read]);
+    sh("tcpreplay", ["-q", "-i", net.hostIf, read]);
     const expectedCount = frames.length + 2; // the two packets to port 22 log twice (ssh, then tcp)
     let kernel: string[] = [];
     for (let tries = 0; tries < 50; tries++) {
@@ -308,7 +294,7 @@ describe.skipIf(liveReason !== undefined)("kopi's LOG lines equal the running ke
       if (kernel.length >= expectedCount) break;
       spawnSync("sleep", ["0.1"]);
     }
-    const r = await runReplay({ policy: policy("live.rules", rules), read, direction: "ingress", kernelLog: true, logDev: NS_IF });
+    const r = await runReplay({ policy: policy("live.rules", rules), read, direction: "ingress", kernelLog: true, logDev: net.nsIf });
     expect(r.kernelLog!.split("\n").slice(0, -1)).toEqual(kernel);
     expect(kernel.length).toBe(expectedCount);
   });

@@ -8,7 +8,7 @@
  * printed. The packets come from sources the namespace has no route back to, so the kernel's replies (RSTs,
  * ICMP errors) never reach OUTPUT; only INPUT and user chains carry rules.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,30 +18,13 @@ import { compilePolicy } from "../../compiler/policy/compile.js";
 import { loadIntoVm, replayPackets } from "../../hostctl/commands/replay.js";
 import { OverlayVM } from "../../runtime/vm.js";
 import { ipv4Frame, TCP, writePcap, type PacketSpec } from "./packets.js";
+import { sh, VethNamespace } from "./veth-namespace.js";
 
-const NS = `kopi-diff-${process.pid}`;
-const HOST_IF = `kd${process.pid % 100000}a`;
-const NS_IF = `kd${process.pid % 100000}b`;
 const NS_ADDR = "10.99.0.2";
-
-function missing(): string | undefined {
-  if (process.getuid?.() !== 0) return "not root (ip netns and iptables need root)";
-  for (const tool of ["ip", "iptables-restore", "iptables-save", "tcpreplay"]) {
-    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
-  }
-  const probe = spawnSync("ip", ["netns", "add", `${NS}-probe`]);
-  if (probe.status !== 0) return `cannot create a network namespace: ${probe.stderr.toString().trim()}`;
-  spawnSync("ip", ["netns", "del", `${NS}-probe`]);
-  return undefined;
-}
-
-const reason = missing();
+const net = new VethNamespace("kd");
+const reason = net.missing();
 if (reason) console.log(`netfilter differential test skipped: ${reason}`);
-
-function sh(cmd: string, args: string[], input?: string): string {
-  return execFileSync(cmd, args, { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
-}
-const inNs = (cmd: string, args: string[], input?: string) => sh("ip", ["netns", "exec", NS, cmd, ...args], input);
+const inNs = (cmd: string, args: string[], input?: string) => net.run(cmd, args, input);
 
 // ---- generators ----------------------------------------------------------------------------------------------
 
@@ -137,22 +120,12 @@ describe.skipIf(reason !== undefined)("kopi counters equal Linux netfilter's", (
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "kopi-nf-"));
-    spawnSync("ip", ["netns", "del", NS]);
-    sh("ip", ["netns", "add", NS]);
-    sh("ip", ["link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF]);
-    sh("ip", ["link", "set", NS_IF, "netns", NS]);
-    sh("ip", ["link", "set", HOST_IF, "up"]);
-    inNs("ip", ["link", "set", "lo", "up"]);
-    inNs("ip", ["link", "set", NS_IF, "up"]);
-    inNs("ip", ["addr", "add", `${NS_ADDR}/16`, "dev", NS_IF]);
-    for (const k of ["all", "default", NS_IF]) inNs("sysctl", ["-qw", `net.ipv4.conf.${k}.rp_filter=0`]);
-    nsMac = inNs("cat", [`/sys/class/net/${NS_IF}/address`]).trim();
+    nsMac = net.up([`${NS_ADDR}/16`]);
     vm = await OverlayVM.create();
   });
 
   afterAll(() => {
-    spawnSync("ip", ["link", "del", HOST_IF]);
-    spawnSync("ip", ["netns", "del", NS]);
+    net.down();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -167,7 +140,7 @@ describe.skipIf(reason !== undefined)("kopi counters equal Linux netfilter's", (
       writeFileSync(join(dir, `case${n}.rules`), rules);
       // Linux
       inNs("iptables-restore", [], rules);
-      sh("tcpreplay", ["-q", "-i", HOST_IF, "--topspeed", pcap]);
+      sh("tcpreplay", ["-q", "-i", net.hostIf, "--topspeed", pcap]);
       let saved = parseSaveCounters(inNs("iptables-save", ["-c", "-t", "filter"]));
       // wait until every packet has gone through INPUT (the veth queue drains asynchronously)
       const total = (s: SavedCounters) => s.policy.get("INPUT")![0] + (s.rules.get("INPUT") ?? []).reduce((a, [p]) => a + p, 0n);
