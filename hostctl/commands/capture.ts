@@ -314,6 +314,20 @@ function fastPathApplies(raw: RawOptions, dependencies: CaptureDependencies, pre
   return classicFileShape(raw.r)?.precision === precision;
 }
 
+/**
+ * Close the writer whatever the copy did (its first failure wins), and end quietly when the reader of our
+ * output went away (`| head`), as tcpdump does.
+ */
+function closeAfter(failure: unknown, writer: { close(): void }): void {
+  try {
+    writer.close();
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure instanceof CaptureFileError && failure.code === "EPIPE") return;
+  if (failure !== undefined) throw failure;
+}
+
 /** The fast path: compile the filter straight onto a VM of our own, write the header, copy the kept records. */
 async function copyWithFastPath(
   path: string,
@@ -358,13 +372,7 @@ async function copyWithFastPath(
   } catch (error) {
     failure = error;
   }
-  try {
-    writer.close();
-  } catch (error) {
-    failure ??= error;
-  }
-  if (failure instanceof CaptureFileError && failure.code === "EPIPE") return;
-  if (failure !== undefined) throw failure;
+  closeAfter(failure, writer);
 }
 
 /**
@@ -416,13 +424,7 @@ async function copyPcapngRecords(
     } catch (error) {
       failure = error;
     }
-    try {
-      writer.close();
-    } catch (error) {
-      failure ??= error;
-    }
-    if (failure instanceof CaptureFileError && failure.code === "EPIPE") return;
-    if (failure !== undefined) throw failure;
+    closeAfter(failure, writer);
   } finally {
     reader.close();
   }
