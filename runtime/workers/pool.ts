@@ -149,9 +149,12 @@ export class DataPathPool {
     return pool;
   }
 
-  /** The RX stage: frames onto this pool's queues (one ring per worker) by the flow hash of each. */
-  receive(init: SharedBatchInit): SharedBatch {
-    return SharedBatch.from(init, { queues: this.handles.length, reta: this.reta });
+  /**
+   * The RX stage: frames onto this pool's queues (one ring per worker) by the flow hash of each; `recycle`
+   * reuses a finished batch's shared memory (SharedBatch.from).
+   */
+  receive(init: SharedBatchInit, recycle?: SharedBatch): SharedBatch {
+    return SharedBatch.from(init, { queues: this.handles.length, reta: this.reta }, recycle);
   }
 
   /** Run a received batch: each worker its own ring, results at the packets' arrival indexes. */
@@ -164,8 +167,9 @@ export class DataPathPool {
     if (cycles && this.tier === "jit" && !this.jitCycles) this.jitCycles = compileJit(this.image, vmLayout(OverlayVM.createSync()), { cycles: true });
     const data = batch.data;
     const r = data.results;
+    const n = data.count;
     if (!this.writesMeta && this.metaDirty.has(batch)) {
-      for (const a of [new Uint32Array(r.marks), new Uint32Array(r.classes), new Uint32Array(r.prios), new Uint8Array(r.mirror)]) a.fill(0);
+      for (const a of [new Uint32Array(r.marks, 0, n), new Uint32Array(r.classes, 0, n), new Uint32Array(r.prios, 0, n), new Uint8Array(r.mirror, 0, n)]) a.fill(0);
       this.metaDirty.delete(batch);
     }
     const message: RunMessage = {
@@ -192,14 +196,14 @@ export class DataPathPool {
       }
     }
     return {
-      verdicts: new Uint32Array(r.verdicts),
-      faults: new Uint8Array(r.faults),
-      marks: new Uint32Array(r.marks),
-      classes: new Uint32Array(r.classes),
-      prios: new Uint32Array(r.prios),
-      mirror: new Uint8Array(r.mirror),
-      ...(cycles ? { cycles: new Uint32Array(r.cycles) } : {}),
-      queues: new Uint8Array(data.queueOf),
+      verdicts: new Uint32Array(r.verdicts, 0, n),
+      faults: new Uint8Array(r.faults, 0, n),
+      marks: new Uint32Array(r.marks, 0, n),
+      classes: new Uint32Array(r.classes, 0, n),
+      prios: new Uint32Array(r.prios, 0, n),
+      mirror: new Uint8Array(r.mirror, 0, n),
+      ...(cycles ? { cycles: new Uint32Array(r.cycles, 0, n) } : {}),
+      queues: new Uint8Array(data.queueOf, 0, n),
       perWorker,
       workerMs,
       counters: { packets, bytes },

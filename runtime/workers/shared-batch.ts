@@ -60,6 +60,18 @@ export interface SharedBatchData {
   };
 }
 
+/**
+ * A recycled batch's result arrays when every one holds `n` packets, with the metadata a program may leave
+ * unwritten (marks, classes, priorities, mirror flags) cleared: results must not leak from the last use.
+ */
+function recycledResults(results: SharedBatchData["results"] | undefined, n: number): SharedBatchData["results"] | undefined {
+  if (results === undefined) return undefined;
+  const { verdicts, faults, marks, classes, prios, mirror, cycles } = results;
+  if ([verdicts, marks, classes, prios, cycles].some((b) => b.byteLength < 4 * n) || faults.byteLength < n || mirror.byteLength < n) return undefined;
+  for (const a of [new Uint32Array(marks, 0, n), new Uint32Array(classes, 0, n), new Uint32Array(prios, 0, n), new Uint8Array(mirror, 0, n)]) a.fill(0);
+  return results;
+}
+
 const ONE_QUEUE: Steering = { queues: 1, reta: new Uint8Array(RETA_SIZE) };
 
 export class SharedBatch {
@@ -76,8 +88,12 @@ export class SharedBatch {
   /**
    * Receive `init.frames` onto `steering.queues` rings (one ring, in arrival order, without hashing, when there
    * is one queue — a single-queue NIC computes no RSS hash either).
+   *
+   * `recycle`: a batch whose shared memory is reused where it is large enough, as a NIC reuses its rings (fresh
+   * shared memory costs a page fault per 4 KiB on first touch, more than the copy). That batch must not be
+   * running; its frames and results are overwritten.
    */
-  static from(init: SharedBatchInit, steering: Steering = ONE_QUEUE): SharedBatch {
+  static from(init: SharedBatchInit, steering: Steering = ONE_QUEUE, recycle?: SharedBatch): SharedBatch {
     const n = init.frames.length;
     const linktype = init.linktype ?? 1;
     if (init.wireLengths !== undefined && init.wireLengths.length !== n) throw new VMError(`wireLengths has ${init.wireLengths.length} entries for ${n} frames`);
@@ -88,8 +104,10 @@ export class SharedBatch {
     if (!Number.isInteger(queues) || queues < 1 || queues > 64) throw new VMError(`queues must be an integer from 1 to 64, got ${queues}`);
     if (reta.length !== RETA_SIZE || reta.some((q) => q >= queues)) throw new VMError(`the indirection table needs ${RETA_SIZE} entries below ${queues}`);
 
+    const old = recycle?.data;
+    const reuse = (sab: SharedArrayBuffer | undefined, bytes: number) => (sab !== undefined && sab.byteLength >= bytes ? sab : new SharedArrayBuffer(bytes));
     // the RX stage: each frame's queue, and each ring's size in slots and bytes
-    const queueOf = new SharedArrayBuffer(Math.max(1, n));
+    const queueOf = reuse(old?.queueOf, Math.max(1, n));
     const queueOfView = new Uint8Array(queueOf);
     const slots = new Int32Array(queues + 1);
     const ringBytes = new Float64Array(queues);
@@ -111,10 +129,10 @@ export class SharedBatch {
     }
 
     // 8 spare bytes: a worker copies whole 32-bit words, the last one may reach past the last frame
-    const bytes = new SharedArrayBuffer(byteStart[queues]! + 8);
-    const index = new SharedArrayBuffer(Math.max(1, SLOT_WORDS * 4 * n));
-    const owners = init.owners ? new SharedArrayBuffer(init.owners.byteLength) : undefined;
-    const timesUs = init.timesUs ? new SharedArrayBuffer(init.timesUs.byteLength) : undefined;
+    const bytes = reuse(old?.bytes, byteStart[queues]! + 8);
+    const index = reuse(old?.index, Math.max(1, SLOT_WORDS * 4 * n));
+    const owners = init.owners ? reuse(old?.owners, init.owners.byteLength) : undefined;
+    const timesUs = init.timesUs ? reuse(old?.timesUs, init.timesUs.byteLength) : undefined;
     const mem = new Uint8Array(bytes);
     const idx = new Uint32Array(index);
     const ownersView = owners ? new Uint32Array(owners) : undefined;
@@ -137,15 +155,7 @@ export class SharedBatch {
     }
     return new SharedBatch({
       count: n,
-      linktype,
-      queues,
-      ringStart,
-      bytes,
-      index,
-      ...(owners ? { owners } : {}),
-      ...(timesUs ? { timesUs } : {}),
-      queueOf,
-      results: {
+      results: recycledResults(old?.results, n) ?? {
         verdicts: new SharedArrayBuffer(4 * n),
         faults: new SharedArrayBuffer(n),
         marks: new SharedArrayBuffer(4 * n),
@@ -154,6 +164,14 @@ export class SharedBatch {
         mirror: new SharedArrayBuffer(n),
         cycles: new SharedArrayBuffer(4 * n),
       },
+      linktype,
+      queues,
+      ringStart,
+      bytes,
+      index,
+      ...(owners ? { owners } : {}),
+      ...(timesUs ? { timesUs } : {}),
+      queueOf,
     });
   }
 }

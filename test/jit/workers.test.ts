@@ -138,6 +138,33 @@ describe("multi-core data path", () => {
     }
   });
 
+  it("a batch received into a recycled one's memory answers as a fresh one, with no results left over", async () => {
+    const conversation = (k: number, count: number) => Array.from({ length: count }, (_, i) => ether(0x0800, ipv4({ src: 0x0a000000 + ((i * 7 + k) % 23), dst: 0xc0a80001, proto: 17 }, udp(1000 + i, 5000 + k))));
+    const first = jitPool.receive({ frames: conversation(1, 400) });
+    await jitPool.run(first);
+    const frames = conversation(2, 250);
+    await jitPool.reload();
+    const fresh = await jitPool.run(jitPool.receive({ frames }));
+    const want = { verdicts: Array.from(fresh.verdicts), marks: Array.from(fresh.marks), classes: Array.from(fresh.classes), counters: fresh.counters };
+    await jitPool.reload();
+    const recycled = jitPool.receive({ frames }, first);
+    expect(recycled.data.bytes).toBe(first.data.bytes);
+    expect(recycled.data.results.marks).toBe(first.data.results.marks);
+    const got = await jitPool.run(recycled);
+    expect(got.verdicts.length).toBe(250);
+    expect({ verdicts: Array.from(got.verdicts), marks: Array.from(got.marks), classes: Array.from(got.classes), counters: got.counters }).toEqual(want);
+
+    // a program that writes no metadata must not see the marks the last use left
+    const plain = await DataPathPool.create({ workers: 2, image: assemble(".kind filter\n    exit accept").image, tier: "jit" });
+    try {
+      const again = await plain.run(plain.receive({ frames: frames.slice(0, 100) }, recycled));
+      expect(Array.from(again.marks).every((m) => m === 0)).toBe(true);
+      expect(Array.from(again.classes).every((c) => c === 0)).toBe(true);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it("refuses a batch received for another number of queues", async () => {
     await expect(jitPool.run(SharedBatch.from({ frames: [ether(0x0800, ipv4({ src: 1, dst: 2, proto: 17 }, udp(1, 2)))] }))).rejects.toThrow("the batch was received onto 1 queue(s) but the pool has 2 workers");
   });
