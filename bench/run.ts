@@ -201,7 +201,7 @@ async function main(): Promise<void> {
       ratioTarget("jit vs libpcap", "JIT ns/packet ≤ 0.4 × libpcap on every expression (worst ratio)", libpcap.available ? worstJit : undefined, 0.4, false, libpcap.available ? `worst: ${worstJitExpression()}; transparent huge pages: ${transparentHugepages()}` : libpcap.note),
       ratioTarget("interpreter vs libpcap", "interpreter ns/packet ≤ 1.0 × libpcap on every expression (worst ratio)", libpcap.available ? worstInterp : undefined, 1.0, false, libpcap.available ? undefined : libpcap.note),
       ratioTarget("policy scaling (JIT)", "10,000-rule policy ≤ 1.5 × the 10-rule policy per packet", policySlowdown, 1.5),
-      ratioTarget("2 workers", "2 workers ≥ 1.8 × one worker's packets/s", workers.speedup, 1.8, true, `in the same run a pure arithmetic loop on 2 threads ran ${workers.computeSpeedup.toFixed(2)}× as fast as on 1 (the machine's ceiling); receiving (the NIC's RX stage: flow hash and ring placement, one thread, not in the workers' figure) took ${workers.rows.map((r) => `${r.receiveNsPerPacket.toFixed(0)} ns/packet for ${r.workers} queue(s)`).join(", ")}`),
+      ratioTarget("2 workers", "2 workers ≥ 1.8 × one worker's packets/s", workers.speedup, 1.8, true, `in the same run a pure arithmetic loop on 2 threads ran ${workers.computeSpeedup.toFixed(2)}× as fast as on 1 (the machine's ceiling); receiving (the NIC's RX stage: flow hash and ring placement, one thread, not in the workers' figure) took ${workers.rows.map((r) => `${r.receiveNsPerPacket.toFixed(0)} ns/packet for ${r.workers} queue(s) (${r.receiveRecycledNsPerPacket.toFixed(0)} into a recycled batch)`).join(", ")}`),
       ratioTarget("capture vs tcpdump", "hostctl capture -r BIG -w OUT ≤ 1.0 × tcpdump wall time (≥ 2M packets)", "ratio" in capture ? capture.ratio : undefined, 1.0, false, "skipped" in capture ? capture.skipped : undefined),
     ];
     const result = {
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
         jitSlowdown10000Over10: round(policySlowdown, 3),
         compileAndLoad: policyCompile,
       },
-      workers: { ...workers, speedup: round(workers.speedup, 3), computeSpeedup: round(workers.computeSpeedup, 3), rows: workers.rows.map((r) => ({ ...r, packetsPerSecond: Math.round(r.packetsPerSecond), nsPerPacket: round(r.nsPerPacket), receiveNsPerPacket: round(r.receiveNsPerPacket) })) },
+      workers: { ...workers, speedup: round(workers.speedup, 3), computeSpeedup: round(workers.computeSpeedup, 3), rows: workers.rows.map((r) => ({ ...r, packetsPerSecond: Math.round(r.packetsPerSecond), nsPerPacket: round(r.nsPerPacket), receiveNsPerPacket: round(r.receiveNsPerPacket), receiveRecycledNsPerPacket: round(r.receiveRecycledNsPerPacket) })) },
       capture,
       nic,
       apps,
@@ -243,7 +243,7 @@ type Result = {
   filters: { expression: string; instructions: number; libpcapInstructions: number | null; interpreterNs: number; jitNs: number; libpcapNs: number | null; matchesAgree: boolean }[];
   libpcap: { available: boolean; version?: string; note?: string };
   policies: { packets: number; tiers: PolicyTierRow[] };
-  workers: { tier: string; rows: { workers: number; packetsPerSecond: number; receiveNsPerPacket: number }[]; speedup: number; computeSpeedup: number };
+  workers: { tier: string; rows: { workers: number; packetsPerSecond: number; receiveNsPerPacket: number; receiveRecycledNsPerPacket: number }[]; speedup: number; computeSpeedup: number };
   capture: CaptureBenchFigures | { skipped: string };
   nic: NicBenchResult | { error: string };
   apps: AppsBenchFigures | { error: string };
@@ -265,7 +265,7 @@ function table(r: Result): string {
   lines.push(`policies (${r.policies.packets.toLocaleString("en")} frames): ${"rules".padStart(6)} ${pad("insns", 6)} ${pad("entries", 8)} ${pad("interp ns", 10)} ${pad("JIT ns", 8)}`);
   for (const p of r.policies.tiers) lines.push(`${"".padEnd(29)} ${pad(p.rules, 6)} ${pad(p.instructions, 6)} ${pad(p.tableEntries, 8)} ${pad(p.interpreterNs.toFixed(1), 10)} ${pad(p.jitNs.toFixed(1), 8)}${p.agree ? "" : "  (tiers disagree!)"}`);
   lines.push("");
-  lines.push(`workers (${r.workers.tier}): ${r.workers.rows.map((w) => `${w.workers} → ${(w.packetsPerSecond / 1e6).toFixed(2)} Mpps`).join(", ")}; speedup ${r.workers.speedup.toFixed(2)}× (pure compute on the same machine: ${r.workers.computeSpeedup.toFixed(2)}×; receiving onto the queues, not counted: ${r.workers.rows.map((w) => `${w.receiveNsPerPacket.toFixed(0)} ns/packet`).join(" / ")})`);
+  lines.push(`workers (${r.workers.tier}): ${r.workers.rows.map((w) => `${w.workers} → ${(w.packetsPerSecond / 1e6).toFixed(2)} Mpps`).join(", ")}; speedup ${r.workers.speedup.toFixed(2)}× (pure compute on the same machine: ${r.workers.computeSpeedup.toFixed(2)}×; receiving onto the queues, not counted: ${r.workers.rows.map((w) => `${w.receiveNsPerPacket.toFixed(0)} ns/packet, ${w.receiveRecycledNsPerPacket.toFixed(0)} recycled`).join(" / ")})`);
   lines.push("skipped" in r.capture ? `capture: skipped (${r.capture.skipped})` : `capture: hostctl ${(r.capture as CaptureBenchFigures).hostctlSeconds.toFixed(2)} s vs tcpdump ${(r.capture as CaptureBenchFigures).tcpdumpSeconds.toFixed(2)} s (${(r.capture as CaptureBenchFigures).packets.toLocaleString("en")} packets)`);
   lines.push(
     "error" in r.nic
