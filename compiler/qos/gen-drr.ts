@@ -14,7 +14,7 @@
  *       their buckets; the kernel also moves them)
  */
 import type { DrrQdisc, FifoLeaf, SfqQdisc } from "./ir.js";
-import { fifoCapacity, QUEUE, rootDequeueExits, rootEnqueueExits, type DequeueExits, type EnqueueExits, type Place, type QdiscCode } from "./qdisc-code.js";
+import { fifoCapacity, QUEUE, finishRootProgram, type DequeueExits, type EnqueueExits, type Place, type QdiscCode } from "./qdisc-code.js";
 import { BIAS, type Generated, NOW, packetsFor, r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, type Reg, SchedAsm, ZERO } from "./sched-asm.js";
 
 export function genDrr(q: DrrQdisc): Generated {
@@ -374,9 +374,5 @@ export function genSfq(q: SfqQdisc, handle: number, hasFilters: boolean): Genera
   const code = new SfqCode(a, q, { base: 0, prefix: "", handle }, hasFilters);
   const deq = a.label("dequeue");
   a.prologue();
-  a.dispatch(deq);
-  code.enqueue(rootEnqueueExits(a, r9));
-  a.bind(deq);
-  code.dequeue(rootDequeueExits(a, r9));
-  return a.build(q.divisor, packetsFor(code.capacity));
+  return finishRootProgram(a, code, deq, q.divisor);
 }

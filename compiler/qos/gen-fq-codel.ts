@@ -16,7 +16,7 @@
  * counts skb truesize).
  */
 import type { FqCodelQdisc } from "./ir.js";
-import { QUEUE, rootDequeueExits, rootEnqueueExits, type DequeueExits, type EnqueueExits, type Place, type QdiscCode } from "./qdisc-code.js";
+import { QUEUE, finishRootProgram, type DequeueExits, type EnqueueExits, type Place, type QdiscCode } from "./qdisc-code.js";
 import { BIAS, type Generated, NOW, packetsFor, r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, type Reg, SchedAsm, ZERO } from "./sched-asm.js";
 import { DEVICE } from "./ir.js";
 
@@ -52,6 +52,16 @@ export function fqCodelCode(a: SchedAsm, q: FqCodelQdisc, place: Place, hasFilte
   const DROP_NEXT = a.state(`${P}drop_next`, F);
   const LDELAY = a.state(`${P}ldelay`, F);
   const dropOverlimit = a.counter(`${P}drop_overlimit`);
+  /** Count an overlimit drop of a packet of `len` bytes and take it out of the qdisc's qlen and backlog (uses r9). */
+  const overlimitDrop = (len: Reg) => {
+    a.emit("count", dropOverlimit, ZERO);
+    a.ld(r9, TOTAL);
+    a.emit("sub", r9, r9, 1);
+    a.st(TOTAL, r9);
+    a.ld(r9, BACKLOG);
+    a.emit("sub", r9, r9, len);
+    a.st(BACKLOG, r9);
+  };
   const newFlowCount = a.counter(`${P}new_flow_count`);
   const ecnMark = a.counter(`${P}ecn_mark`);
   const codelDrops = a.counter(`${P}codel_drops`);
@@ -174,13 +184,7 @@ export function fqCodelCode(a: SchedAsm, q: FqCodelQdisc, place: Place, hasFilte
       a.bind(real);
       a.emit("qdrop", r4, 0);
       a.emit("add", r7, r7, r8);
-      a.emit("count", dropOverlimit, ZERO);
-      a.ld(r9, TOTAL);
-      a.emit("sub", r9, r9, 1);
-      a.st(TOTAL, r9);
-      a.ld(r9, BACKLOG);
-      a.emit("sub", r9, r9, r8);
-      a.st(BACKLOG, r9);
+      overlimitDrop(r8);
       if (i < q.dropBatch - 1) a.emit("jge", r7, r5, dropsDone);
     }
     a.bind(dropsDone);
@@ -193,13 +197,7 @@ export function fqCodelCode(a: SchedAsm, q: FqCodelQdisc, place: Place, hasFilte
     x.queue(QR);
     a.bind(droppedOurs);
     // the arriving packet itself is dropped (the flow was this packet alone)
-    a.emit("count", dropOverlimit, ZERO);
-    a.ld(r9, TOTAL);
-    a.emit("sub", r9, r9, 1);
-    a.st(TOTAL, r9);
-    a.ld(r9, BACKLOG);
-    a.emit("sub", r9, r9, r1);
-    a.st(BACKLOG, r9);
+    overlimitDrop(r1);
     x.refuse(QR);
     a.bind(bypass);
     x.refuseUnclassified();
@@ -464,9 +462,5 @@ export function genFqCodel(q: FqCodelQdisc, hasFilters: boolean): Generated {
   const code = fqCodelCode(a, q, { base: 0, prefix: "" }, hasFilters);
   const deq = a.label("dequeue");
   a.prologue();
-  a.dispatch(deq);
-  code.enqueue(rootEnqueueExits(a, r9));
-  a.bind(deq);
-  code.dequeue(rootDequeueExits(a, r9));
-  return a.build(q.flows, packetsFor(code.capacity));
+  return finishRootProgram(a, code, deq, q.flows);
 }

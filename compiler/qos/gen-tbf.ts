@@ -6,7 +6,7 @@
  */
 import type { TbfQdisc } from "./ir.js";
 import { lengthToTime, rateConfig } from "./lower.js";
-import { rootDequeueExits, rootEnqueueExits, type DequeueExits, type EnqueueExits, type Place, type QdiscCode } from "./qdisc-code.js";
+import { finishRootProgram, type DequeueExits, type EnqueueExits, type Place, type QdiscCode } from "./qdisc-code.js";
 import { BIAS, type Generated, NOW, packetsFor, r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, type Reg, SchedAsm, ZERO } from "./sched-asm.js";
 
 export class TbfCode implements QdiscCode {
@@ -148,9 +148,5 @@ export function genTbf(q: TbfQdisc): Generated {
   a.sti(INIT, 1, r0);
   code.init();
   a.bind(ready);
-  a.dispatch(deq);
-  code.enqueue(rootEnqueueExits(a, r9));
-  a.bind(deq);
-  code.dequeue(rootDequeueExits(a, r9));
-  return a.build(1, packetsFor(code.capacity));
+  return finishRootProgram(a, code, deq, 1);
 }

@@ -10,7 +10,8 @@
  */
 import type { FifoLeaf } from "./ir.js";
 import type { Handle } from "./units.js";
-import { EVENT, r1, r2, r3, type Reg, type SchedAsm } from "./sched-asm.js";
+import type { Label } from "../program-builder.js";
+import { EVENT, type Generated, packetsFor, r1, r2, r3, r9, type Reg, type SchedAsm } from "./sched-asm.js";
 
 /** Where a qdisc sits in the program. */
 export interface Place {
@@ -79,6 +80,18 @@ export function rootDequeueExits(a: SchedAsm, tmp: Reg): DequeueExits {
     idle: () => a.idle(),
     wait: (at) => a.idle(at),
   };
+}
+
+/**
+ * The rest of a program whose root is this one qdisc, after its prologue: dispatch the event, the qdisc's
+ * enqueue and dequeue code with the root's exits, and the program over `queues` queues of the queue model.
+ */
+export function finishRootProgram(a: SchedAsm, code: QdiscCode, dequeue: Label, queues: number): Generated {
+  a.dispatch(dequeue);
+  code.enqueue(rootEnqueueExits(a, r9));
+  a.bind(dequeue);
+  code.dequeue(rootDequeueExits(a, r9));
+  return a.build(queues, packetsFor(code.capacity));
 }
 
 /** Packets a FIFO may hold (a bfifo's limit in bytes counted in 64-byte packets, the smallest frame). */

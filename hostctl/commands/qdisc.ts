@@ -35,7 +35,7 @@ import { nameId } from "../apps/names.js";
 import { cgroupId } from "../../compiler/policy/cgroup.js";
 import type { AppListing } from "../apps/service.js";
 import { qdiscImageOf, QdiscDriver, schedulerSnapshotOf, type QdiscNames } from "../driver/qdisc-driver.js";
-import type { QdiscState } from "../driver/transport.js";
+import type { QdiscRecord, QdiscState } from "../driver/transport.js";
 import { CAPS, REG } from "../../fpga-model/registers.js";
 
 export interface ShowOptions extends Omit<LoadOptions, "policy"> {
@@ -225,13 +225,7 @@ export async function runQdiscAdd(verb: "add" | "replace", words: string[], opts
  * attached applications and the qdisc record; returns the line hostctl prints.
  */
 export async function loadQdisc(s: NicSession, verb: "add" | "replace", compiled: CompiledQos, source: QdiscState["policy"], linkKbitValue?: number): Promise<string> {
-  const caps = (await s.driver.readRegisters([REG.CAPS]))[0]!;
-  if ((caps & CAPS.EGRESS_QDISC) === 0) throw new CliError("this NIC has no egress scheduler (CAPS bit 10)");
-  await s.transport.lock();
-  try {
-    const record = await s.transport.getQdiscState();
-    const qd = new QdiscDriver(s.driver);
-    const generation = await qd.generation();
+  return underQdiscLock(s, async ({ record, qd, generation }) => {
     if (verb === "add" && generation !== 0) throw new CliError(`Exclusivity flag on, cannot modify: the NIC's egress link runs a qdisc already (generation ${generation}); use qdisc replace`);
     const strings = compiled.classifier.strings;
     const names = await applicationNames(s, strings);
@@ -242,9 +236,7 @@ export async function loadQdisc(s: NicSession, verb: "add" | "replace", compiled
     const carried = generation === 0 ? "" : `; ${snap.head.migrated} queued packets carried over, ${snap.head.migration_drops} dropped`;
     const label = `${compiled.policy.root.params.kind} ${formatHandle(compiled.policy.root.handle)}`;
     return `${verb === "add" ? "added" : "replaced"} the egress qdisc: ${label} root (${compiled.queues.length} queues) as qdisc generation ${r.generation}, ${r.writes} register writes${carried}\n`;
-  } finally {
-    await s.transport.unlock();
-  }
+  });
 }
 
 /**
@@ -261,13 +253,7 @@ export async function runQdiscDel(words: string[], opts: { nic?: string }): Prom
 
 /** Remove the qdisc of a session's NIC if it is the one `want` names; returns the line hostctl prints. */
 export async function deleteQdisc(s: NicSession, want: DelWords = {}): Promise<string> {
-  const caps = (await s.driver.readRegisters([REG.CAPS]))[0]!;
-  if ((caps & CAPS.EGRESS_QDISC) === 0) throw new CliError("this NIC has no egress scheduler (CAPS bit 10)");
-  await s.transport.lock();
-  try {
-    const record = await s.transport.getQdiscState();
-    const qd = new QdiscDriver(s.driver);
-    const generation = await qd.generation();
+  return underQdiscLock(s, async ({ record, qd, generation }) => {
     // what the host knows of the running qdisc: the record, when it describes the active generation
     let running: { dev: string; kind: string; handle: Handle; file: string } | undefined;
     if (generation !== 0 && record.state && record.state.generation === generation) {
@@ -292,6 +278,21 @@ export async function deleteQdisc(s: NicSession, want: DelWords = {}): Promise<s
     const r = await qd.remove(generation, { expectRevision: record.revision, state: null });
     const label = running ? `${running.kind} ${formatHandle(running.handle)} root (${running.file})` : `qdisc generation ${generation}`;
     return `deleted the egress qdisc: ${label}; ${r.droppedPackets} queued packets (${r.droppedBytes} bytes) dropped; egress packets leave unscheduled\n`;
+  });
+}
+
+/**
+ * Run a qdisc change on a NIC that has an egress scheduler, under the configuration lock, with the host's qdisc
+ * record and the active qdisc generation read under that lock.
+ */
+async function underQdiscLock<T>(s: NicSession, change: (at: { record: QdiscRecord; qd: QdiscDriver; generation: number }) => Promise<T>): Promise<T> {
+  const caps = (await s.driver.readRegisters([REG.CAPS]))[0]!;
+  if ((caps & CAPS.EGRESS_QDISC) === 0) throw new CliError("this NIC has no egress scheduler (CAPS bit 10)");
+  await s.transport.lock();
+  try {
+    const qd = new QdiscDriver(s.driver);
+    const record = await s.transport.getQdiscState();
+    return await change({ record, qd, generation: await qd.generation() });
   } finally {
     await s.transport.unlock();
   }
